@@ -1,0 +1,22 @@
+package cli
+
+import (
+	"time"
+)
+
+// serviceFlags are the settings every service binary takes.
+type serviceFlags struct {
+	httpAddr       *string
+	databaseURL    *string
+	logFormat      *string
+	requestTimeout *time.Duration
+}
+
+func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
+	return serviceFlags{
+		httpAddr:       fl.String("http-addr", "HTTP_ADDR", addr, "address to serve HTTP on"),
+		databaseURL:    fl.String("database-url", "DATABASE_URL", "sqlite:./data/"+dbName+".db", "database: sqlite:PATH or postgres://..."),
+		logFormat:      fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json"),
+		requestTimeout: fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take"),
+	}
+}

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/transport"
+)
+
+// RunUserService runs the user service until ctx ends, then shuts it down
+// gracefully. Configuration comes from args, then getenv; logs go to
+// stdout. It returns an error, one line, for bad configuration or a failed
+// start.
+func RunUserService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fl := NewFlags("usersvc", getenv, stdout)
+	common := commonFlags(fl, ":8081", "usersvc")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
+	if err != nil {
+		return err
+	}
+	store, err := userservice.OpenStore(ctx, *common.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	reg := obs.NewRegistry()
+	var svc userservice.Service = userservice.NewService(store)
+	svc = userservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
+	svc = userservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+
+	handler := userservice.NewHTTPHandler(userservice.NewEndpointSet(svc), transport.Ops{
+		Logger:   log.With(logger, "component", "http"),
+		Metrics:  transport.NewHTTPMetrics(reg),
+		Ready:    pingReady(store.Ping),
+		Gatherer: reg,
+		Timeout:  *common.requestTimeout,
+	})
+	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+}
+
+// pingReady makes a readiness check out of a database ping.
+func pingReady(ping func(context.Context) error) transport.ReadyFunc {
+	return func(ctx context.Context) (map[string]any, error) {
+		if err := ping(ctx); err != nil {
+			return nil, transport.NewError(transport.CodeInternal, "database unavailable").WithCause(err)
+		}
+		return nil, nil
+	}
+}
+
+// serve listens on addr (failing at once if it is taken) and serves h until
+// ctx ends.
+func serve(ctx context.Context, addr string, h http.Handler, requestTimeout time.Duration, logger log.Logger) error {
+	srv := transport.NewServer(addr, h, requestTimeout)
+	ln, err := transport.Listen(srv)
+	if err != nil {
+		return err
+	}
+	if err := transport.Serve(ctx, srv, ln, logger); err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+	_ = logger.Log("msg", "stopped")
+	return nil
+}

@@ -1,0 +1,65 @@
+// Package obs builds the loggers and metrics every kitshop process uses,
+// always on registries and writers passed in, never on global state.
+package obs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-kit/kit/metrics"
+	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/transport"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// NewLogger returns a go-kit logger writing format ("logfmt" or "json") to
+// w, with a UTC timestamp and the service name on every line.
+func NewLogger(w io.Writer, format, service string) (log.Logger, error) {
+	var logger log.Logger
+	switch format {
+	case "", "logfmt":
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	case "json":
+		logger = log.NewJSONLogger(log.NewSyncWriter(w))
+	default:
+		return nil, fmt.Errorf("log format %q: want logfmt or json", format)
+	}
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "service", service), nil
+}
+
+// NewRegistry returns a Prometheus registry with the Go runtime and process
+// collectors, so /metrics also shows goroutines, memory and file descriptors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// MethodDuration returns the histogram the instrumenting middleware of every
+// service observes: service_method_duration_seconds{method,outcome}, where
+// outcome is "ok", or the error code of the result.
+func MethodDuration(reg prometheus.Registerer) metrics.Histogram {
+	hv := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "service_method_duration_seconds",
+		Help:    "Duration of service method calls, by method and outcome (ok or error code).",
+		Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"method", "outcome"})
+	reg.MustRegister(hv)
+	return kitprometheus.NewHistogram(hv)
+}
+
+// Outcome names the result of a call for metrics and logs: "ok" or the code
+// of its error.
+func Outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var e *transport.Error
+	if errors.As(err, &e) {
+		return string(e.Code)
+	}
+	return string(transport.CodeInternal)
+}

@@ -1,0 +1,225 @@
+// Package sqldb opens a service's own database from a DATABASE_URL and
+// applies the service's embedded schema migrations. The same *DB runs the
+// same SQL on SQLite (the embedded default, through modernc.org/sqlite, so
+// binaries stay pure Go) and on PostgreSQL: queries are written with ?
+// placeholders and Rebind turns them into $1, $2 ... where needed.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a service's database: a *sql.DB plus the dialect its SQL must speak.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// ParseURL checks a DATABASE_URL and returns its dialect: "sqlite:PATH" or
+// "postgres://..." (also "postgresql://").
+func ParseURL(url string) (Dialect, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		if strings.TrimPrefix(url, "sqlite:") == "" {
+			return "", errors.New("database url: sqlite: needs a file path, e.g. sqlite:./data/users.db")
+		}
+		return SQLite, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return Postgres, nil
+	}
+	return "", fmt.Errorf("database url %q: unknown scheme (want sqlite:PATH or postgres://...)", redact(url))
+}
+
+// Open connects to url, checks the connection within ctx, and applies the
+// migrations found in migrations (files named NNN_name.sql, applied in
+// order, each once, each in its own transaction).
+func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
+	dialect, err := ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	var db *DB
+	switch dialect {
+	case SQLite:
+		db, err = openSQLite(strings.TrimPrefix(url, "sqlite:"))
+	case Postgres:
+		db, err = openPostgres(ctx, url)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx, migrations); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; busy_timeout makes a
+	// writer wait for the lock instead of failing; _txlock=immediate takes
+	// the write lock at BEGIN, so two read-then-write transactions can never
+	// deadlock on a lock upgrade.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.Ping(); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{DB: sqlDB, Dialect: SQLite}, nil
+}
+
+// Rebind rewrites the ? placeholders of query for the DB's dialect.
+func (db *DB) Rebind(query string) string {
+	if db.Dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	sort.Strings(names)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations: create table: %w", err)
+	}
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := db.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, version int, body string) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		if db.Dialect == Postgres {
+			// Serialise instances that start at once.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283461)`); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		for _, stmt := range splitStatements(body) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, time.Now().UnixMicro())
+		return err
+	})
+}
+
+// splitStatements splits a migration on semicolons at line ends.
+func splitStatements(body string) []string {
+	var out []string
+	for _, s := range strings.Split(body, ";\n") {
+		if s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ";")); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// InTx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise. On SQLite the transaction holds the write lock from its
+// start (see openSQLite), so read-then-write logic inside fn is serialised.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// redact hides a password in a URL for error messages.
+func redact(url string) string {
+	at := strings.LastIndexByte(url, '@')
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 {
+		return url
+	}
+	userinfo := url[scheme+3 : at]
+	if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
+		return url[:scheme+3] + userinfo[:colon] + ":xxxxx" + url[at:]
+	}
+	return url
+}

@@ -1,0 +1,102 @@
+package userservice
+
+import (
+	"context"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/kitshop/kitshop/transport"
+)
+
+// Set holds one go-kit endpoint per Service method. It is itself a Service:
+// built from a Service with NewEndpointSet it serves requests; built from
+// HTTP client endpoints (NewHTTPClient) it calls a remote user service.
+type Set struct {
+	CreateUserEndpoint endpoint.Endpoint
+	GetUserEndpoint    endpoint.Endpoint
+	ListUsersEndpoint  endpoint.Endpoint
+}
+
+// NewEndpointSet wraps every method of svc in an endpoint, each passed
+// through mw (outermost first).
+func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
+	chain := func(e endpoint.Endpoint) endpoint.Endpoint {
+		for i := len(mw) - 1; i >= 0; i-- {
+			e = mw[i](e)
+		}
+		return e
+	}
+	return Set{
+		CreateUserEndpoint: chain(MakeCreateUserEndpoint(svc)),
+		GetUserEndpoint:    chain(MakeGetUserEndpoint(svc)),
+		ListUsersEndpoint:  chain(MakeListUsersEndpoint(svc)),
+	}
+}
+
+// GetUserRequest asks for one user.
+type GetUserRequest struct{ ID string }
+
+// ListUsersRequest asks for a page of users.
+type ListUsersRequest struct {
+	After string
+	Limit int
+}
+
+// ListUsersResponse is a page of users; Next is "" on the last page.
+type ListUsersResponse struct {
+	Users []User
+	Next  string
+}
+
+// MakeCreateUserEndpoint takes a CreateUserRequest and returns a User.
+func MakeCreateUserEndpoint(svc Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, err := transport.Assert[CreateUserRequest](request)
+		if err != nil {
+			return nil, err
+		}
+		return svc.CreateUser(ctx, req)
+	}
+}
+
+// MakeGetUserEndpoint takes a GetUserRequest and returns a User.
+func MakeGetUserEndpoint(svc Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, err := transport.Assert[GetUserRequest](request)
+		if err != nil {
+			return nil, err
+		}
+		return svc.GetUser(ctx, req.ID)
+	}
+}
+
+// MakeListUsersEndpoint takes a ListUsersRequest and returns a ListUsersResponse.
+func MakeListUsersEndpoint(svc Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, err := transport.Assert[ListUsersRequest](request)
+		if err != nil {
+			return nil, err
+		}
+		users, next, err := svc.ListUsers(ctx, req.After, req.Limit)
+		if err != nil {
+			return nil, err
+		}
+		return ListUsersResponse{Users: users, Next: next}, nil
+	}
+}
+
+// CreateUser implements Service.
+func (s Set) CreateUser(ctx context.Context, req CreateUserRequest) (User, error) {
+	return transport.Call[User](ctx, s.CreateUserEndpoint, req)
+}
+
+// GetUser implements Service.
+func (s Set) GetUser(ctx context.Context, id string) (User, error) {
+	return transport.Call[User](ctx, s.GetUserEndpoint, GetUserRequest{ID: id})
+}
+
+// ListUsers implements Service.
+func (s Set) ListUsers(ctx context.Context, after string, limit int) ([]User, string, error) {
+	resp, err := transport.Call[ListUsersResponse](ctx, s.ListUsersEndpoint, ListUsersRequest{After: after, Limit: limit})
+	return resp.Users, resp.Next, err
+}
+

@@ -1,0 +1,179 @@
+// Package userservice is the user service: accounts with a unique email and
+// a bcrypt-hashed password. It is layered go-kit style:
+//
+//   - service.go: the Service interface, domain types, errors and the
+//     business logic, with no HTTP in it;
+//   - store.go, store_sql.go: the storage interface and its SQL adapter;
+//   - endpoints.go: one go-kit endpoint per method, in a Set that is itself
+//     a Service;
+//   - transport_http.go: the HTTP JSON server; client.go: the HTTP client,
+//     which returns a Service, so other programs use the user service as a
+//     library;
+//   - logging.go, instrumenting.go: typed service middleware.
+package userservice
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/transport"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Service manages users.
+type Service interface {
+	// CreateUser validates and stores a new user. The email must be unique
+	// regardless of case (ErrAlreadyExists); the password is stored only as
+	// a bcrypt hash and is never returned.
+	CreateUser(ctx context.Context, req CreateUserRequest) (User, error)
+	// GetUser returns the user with id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (User, error)
+	// ListUsers returns up to limit users in creation order, starting after
+	// the user with ID after ("" for the first page). next is the ID to pass
+	// as after for the following page, "" on the last page.
+	ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error)
+}
+
+// User is an account, as every caller sees it: never with a password.
+type User struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateUserRequest is what a new account needs.
+type CreateUserRequest struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Errors of the user service. They match remote errors of the same code
+// under errors.Is, so callers of the HTTP client test them the same way.
+var (
+	ErrNotFound      = transport.NewError(transport.CodeNotFound, "user not found")
+	ErrAlreadyExists = transport.NewError(transport.CodeAlreadyExists, "a user with this email already exists")
+)
+
+// IDPrefix starts every user ID.
+const IDPrefix = "usr"
+
+// Validation limits.
+const (
+	MaxNameLength     = 200 // characters
+	MinPasswordLength = 8   // bytes
+	MaxPasswordLength = 72  // bytes: bcrypt ignores anything longer
+)
+
+// Option configures the service.
+type Option func(*service)
+
+// WithBcryptCost sets the bcrypt work factor (default bcrypt.DefaultCost).
+// Tests lower it to bcrypt.MinCost to run fast.
+func WithBcryptCost(cost int) Option { return func(s *service) { s.bcryptCost = cost } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(s *service) { s.now = now } }
+
+type service struct {
+	store      Store
+	bcryptCost int
+	now        func() time.Time
+}
+
+// NewService returns the user service's business logic over store.
+func NewService(store Store, opts ...Option) Service {
+	s := &service{store: store, bcryptCost: bcrypt.DefaultCost, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *service) CreateUser(ctx context.Context, req CreateUserRequest) (User, error) {
+	if err := validateCreate(req); err != nil {
+		return User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.bcryptCost)
+	if err != nil {
+		return User{}, transport.Internal(fmt.Errorf("hash password: %w", err))
+	}
+	u := User{
+		ID:        ids.New(IDPrefix),
+		Name:      req.Name,
+		Email:     req.Email,
+		CreatedAt: s.now().UTC().Truncate(time.Microsecond),
+	}
+	if err := s.store.CreateUser(ctx, u, string(hash)); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+func (s *service) GetUser(ctx context.Context, id string) (User, error) {
+	if !ids.Valid(IDPrefix, id) {
+		return User{}, ErrNotFound
+	}
+	return s.store.GetUser(ctx, id)
+}
+
+func (s *service) ListUsers(ctx context.Context, after string, limit int) ([]User, string, error) {
+	if limit < 1 || limit > transport.MaxPageLimit {
+		return nil, "", transport.InvalidArgument("limit", "must be an integer from 1 to %d", transport.MaxPageLimit)
+	}
+	users, err := s.store.ListUsers(ctx, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(users) > limit {
+		return users[:limit], users[limit-1].ID, nil
+	}
+	return users, "", nil
+}
+
+func validateCreate(req CreateUserRequest) error {
+	n := utf8.RuneCountInString(req.Name)
+	switch {
+	case !utf8.ValidString(req.Name):
+		return transport.InvalidArgument("name", "must be valid UTF-8")
+	case strings.TrimSpace(req.Name) == "":
+		return transport.InvalidArgument("name", "is required")
+	case n > MaxNameLength:
+		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
+	}
+	if err := validateEmail(req.Email); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Password) < MinPasswordLength:
+		return transport.InvalidArgument("password", "must be at least %d bytes", MinPasswordLength)
+	case len(req.Password) > MaxPasswordLength:
+		return transport.InvalidArgument("password", "must be at most %d bytes", MaxPasswordLength)
+	}
+	return nil
+}
+
+// validateEmail accepts a bare address by net/mail's rules: no display
+// name, no angle brackets, nothing around it.
+func validateEmail(email string) error {
+	if email == "" {
+		return transport.InvalidArgument("email", "is required")
+	}
+	if len(email) > 254 {
+		return transport.InvalidArgument("email", "must be at most 254 bytes")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return transport.InvalidArgument("email", "must be a bare email address such as ada@example.com")
+	}
+	return nil
+}
+
+// emailKey is the form of an email that uniqueness is checked on.
+func emailKey(email string) string { return strings.ToLower(email) }

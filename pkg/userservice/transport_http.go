@@ -1,0 +1,56 @@
+package userservice
+
+import (
+	"context"
+	"net/http"
+
+	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/kitshop/kitshop/transport"
+)
+
+// NewHTTPHandler serves the user service's HTTP API over the endpoints of
+// set, plus /healthz, /readyz and /metrics from ops:
+//
+//	POST /v1/users        {name, email, password} -> 201 user
+//	GET  /v1/users/{id}   -> 200 user | 404
+//	GET  /v1/users?limit=&cursor= -> 200 {items, next_cursor}
+func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
+	opts := transport.ServerOptions()
+	rt := transport.NewRouter()
+	rt.Handle("POST /v1/users", httptransport.NewServer(set.CreateUserEndpoint, decodeCreateUserRequest, encodeCreated, opts...))
+	rt.Handle("GET /v1/users/{id}", httptransport.NewServer(set.GetUserEndpoint, decodeGetUserRequest, transport.EncodeJSONResponse, opts...))
+	rt.Handle("GET /v1/users", httptransport.NewServer(set.ListUsersEndpoint, decodeListUsersRequest, encodeListUsersResponse, opts...))
+	return transport.Finish(rt, ops)
+}
+
+func decodeCreateUserRequest(_ context.Context, r *http.Request) (any, error) {
+	var req CreateUserRequest
+	if err := transport.DecodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func decodeGetUserRequest(_ context.Context, r *http.Request) (any, error) {
+	return GetUserRequest{ID: r.PathValue("id")}, nil
+}
+
+func decodeListUsersRequest(_ context.Context, r *http.Request) (any, error) {
+	page, err := transport.DecodePage(r)
+	if err != nil {
+		return nil, err
+	}
+	return ListUsersRequest{After: page.After, Limit: page.Limit}, nil
+}
+
+func encodeCreated(ctx context.Context, w http.ResponseWriter, response any) error {
+	return transport.EncodeJSONResponse(ctx, w, transport.Created{Body: response})
+}
+
+func encodeListUsersResponse(ctx context.Context, w http.ResponseWriter, response any) error {
+	resp, err := transport.Assert[ListUsersResponse](response)
+	if err != nil {
+		return err
+	}
+	return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Users, resp.Next))
+}

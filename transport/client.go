@@ -1,0 +1,207 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+)
+
+// Endpointer turns a per-instance endpoint factory into one endpoint that
+// spreads calls over a dependency's instances. *resilience.Dependency is
+// the production one (balancing, breakers, retries, timeouts); Direct is the
+// bare one for a single instance.
+type Endpointer interface {
+	Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint
+}
+
+// Direct is an Endpointer for one instance with no middleware at all.
+type Direct string
+
+// Endpoint implements Endpointer.
+func (d Direct) Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint {
+	return factory(string(d))
+}
+
+// NewHTTPClient returns the http.Client every service-to-service call uses:
+// connections are kept alive and reused (enough idle ones per host for a
+// busy caller), dials and TLS handshakes are bounded. There is no overall
+// client timeout: each call's context carries its deadline.
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// InstanceURL joins an instance base URL and a path.
+func InstanceURL(instance, path string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(instance, "/") + path)
+	if err != nil {
+		return nil, fmt.Errorf("instance %q: %w", instance, err)
+	}
+	return u, nil
+}
+
+// ParseInstances splits a comma-separated list of base URLs and checks each.
+func ParseInstances(list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimRight(strings.TrimSpace(s), "/")
+		if s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("instance url %q: want http://host:port", s)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no instance urls in %q", list)
+	}
+	return out, nil
+}
+
+// RequestBuilder builds an outgoing request for a go-kit explicit client.
+// Body is marshalled as JSON when non-nil; headers are set as given.
+type RequestBuilder struct {
+	Method string
+	URL    *url.URL
+	Body   any
+	Header http.Header
+}
+
+// Build makes the *http.Request, carrying ctx's request ID.
+func (b RequestBuilder) Build(ctx context.Context) (*http.Request, error) {
+	var body io.Reader
+	if b.Body != nil {
+		data, err := json.Marshal(b.Body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, b.Method, b.URL.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
+	if b.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	PropagateRequestID(ctx, req)
+	return req, nil
+}
+
+// DecodeJSONResponse is the one way clients read an answer: a 2xx body is
+// decoded into a new T (nothing for 204); any other status becomes the
+// *Error the server sent (see DecodeErrorBody).
+func DecodeJSONResponse[T any](resp *http.Response) (T, error) {
+	var out T
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return out, DecodeErrorBody(resp)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		return out, nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&out); err != nil {
+		return out, fmt.Errorf("decode %d response: %w", resp.StatusCode, err)
+	}
+	return out, nil
+}
+
+// Call runs one request through an explicit go-kit client endpoint and
+// asserts the response type, so callers keep a typed API.
+func Call[Resp any](ctx context.Context, e endpoint.Endpoint, req any) (Resp, error) {
+	var zero Resp
+	out, err := e(ctx, req)
+	if err != nil {
+		return zero, err
+	}
+	resp, ok := out.(Resp)
+	if !ok {
+		return zero, fmt.Errorf("endpoint returned %T, want %T", out, zero)
+	}
+	return resp, nil
+}
+
+// Assert is the checked type assertion of a go-kit endpoint's request: a
+// request of the wrong type is an internal error, never a panic.
+func Assert[T any](request any) (T, error) {
+	req, ok := request.(T)
+	if !ok {
+		var zero T
+		return zero, Internal(fmt.Errorf("endpoint got request %T, want %T", request, zero))
+	}
+	return req, nil
+}
+
+// ClientEndpoint builds one method's client endpoint over instances: for each
+// instance, a go-kit HTTP client that makes its request with create (given
+// the instance's base URL) and reads the answer with decode.
+func ClientEndpoint(instances Endpointer, c *http.Client,
+	create func(ctx context.Context, base string, request any) (*http.Request, error),
+	decode func(ctx context.Context, resp *http.Response) (any, error),
+) endpoint.Endpoint {
+	opt := httptransport.SetClient(c)
+	return instances.Endpoint(func(instance string) endpoint.Endpoint {
+		mk := func(ctx context.Context, request any) (*http.Request, error) { return create(ctx, instance, request) }
+		return httptransport.NewExplicitClient(mk, decode, opt).Endpoint()
+	})
+}
+
+// NewRequest makes a request to path on the instance at base, with an
+// optional query, JSON body and headers, carrying ctx's request ID.
+func NewRequest(ctx context.Context, method, base, path string, query url.Values, body any, header http.Header) (*http.Request, error) {
+	u, err := InstanceURL(base, path)
+	if err != nil {
+		return nil, err
+	}
+	u.RawQuery = query.Encode()
+	return RequestBuilder{Method: method, URL: u, Body: body, Header: header}.Build(ctx)
+}
+
+// PageQuery is the query of a list call: limit, and the cursor after ID after.
+func PageQuery(after string, limit int) url.Values {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if after != "" {
+		q.Set("cursor", EncodeCursor(after))
+	}
+	return q
+}
+
+// DecodeListResponse reads a list body back into items and the ID after
+// which the next page starts ("" on the last page).
+func DecodeListResponse[T any](resp *http.Response) ([]T, string, error) {
+	body, err := DecodeJSONResponse[ListBody[T]](resp)
+	if err != nil {
+		return nil, "", err
+	}
+	if body.NextCursor == "" {
+		return body.Items, "", nil
+	}
+	next, ok := DecodeCursor(body.NextCursor)
+	if !ok {
+		return nil, "", fmt.Errorf("decode list response: malformed next_cursor %q", body.NextCursor)
+	}
+	return body.Items, next, nil
+}

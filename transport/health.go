@@ -1,0 +1,138 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/go-kit/log"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// ReadyFunc reports whether a service can serve: nil when ready. The map,
+// possibly nil, is merged into the /readyz body either way (ordersvc puts
+// its dependencies' breaker states there).
+type ReadyFunc func(ctx context.Context) (map[string]any, error)
+
+// readyTimeout bounds one readiness check, so a hung database turns into a
+// 503 rather than a hung probe.
+const readyTimeout = 2 * time.Second
+
+// HandleOps registers the operational routes every process serves:
+// GET /healthz (liveness: 200 while the process runs), GET /readyz (200
+// when ready() says so, else 503), and GET /metrics (Prometheus text format
+// from gatherer).
+func HandleOps(rt *Router, ready ReadyFunc, gatherer prometheus.Gatherer) {
+	rt.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_ = WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	rt.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		extra, err := ready(ctx)
+		body := map[string]any{}
+		for k, v := range extra {
+			body[k] = v
+		}
+		status := http.StatusOK
+		body["status"] = "ok"
+		if err != nil {
+			noteError(r.Context(), err)
+			status = http.StatusServiceUnavailable
+			body["status"] = "unavailable"
+			body["reason"] = AsError(err).Message
+		}
+		_ = WriteJSON(w, status, body)
+	})
+	rt.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+}
+
+// Ops is what every service's handler needs besides its own routes.
+type Ops struct {
+	// Logger receives one access log line per request.
+	Logger log.Logger
+	// Metrics observes every request; nil disables it.
+	Metrics *HTTPMetrics
+	// Ready backs /readyz.
+	Ready ReadyFunc
+	// Gatherer backs /metrics.
+	Gatherer prometheus.Gatherer
+	// Timeout, when positive, bounds every request's context: work still
+	// running when it ends sees its context cancelled.
+	Timeout time.Duration
+}
+
+// Finish adds the operational routes to rt and wraps it with Instrument:
+// the outermost layer of every service's handler.
+func Finish(rt *Router, ops Ops) http.Handler {
+	ready := ops.Ready
+	if ready == nil {
+		ready = func(context.Context) (map[string]any, error) { return nil, nil }
+	}
+	gatherer := ops.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.NewRegistry()
+	}
+	HandleOps(rt, ready, gatherer)
+	logger := ops.Logger
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	var h http.Handler = rt
+	if ops.Timeout > 0 {
+		h = withTimeout(rt, ops.Timeout)
+	}
+	return Instrument(h, logger, ops.Metrics)
+}
+
+func withTimeout(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ServerOptions are the go-kit server options every route uses: the
+// contract's error encoder.
+func ServerOptions() []httptransport.ServerOption {
+	return []httptransport.ServerOption{httptransport.ServerErrorEncoder(EncodeError)}
+}
+
+// Created wraps a response so EncodeJSONResponse answers 201.
+type Created struct{ Body any }
+
+// StatusCode implements StatusCoder.
+func (Created) StatusCode() int { return http.StatusCreated }
+
+// MarshalJSON encodes the wrapped body.
+func (c Created) MarshalJSON() ([]byte, error) { return json.Marshal(c.Body) }
+
+// NoContent is a response that EncodeJSONResponse answers with 204.
+type NoContent struct{}
+
+// StatusCode implements StatusCoder.
+func (NoContent) StatusCode() int { return http.StatusNoContent }
+
+// ListBody is the JSON of every list route.
+type ListBody[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// NewListBody builds a list body; next is the last ID of the page when more
+// follow, "" otherwise.
+func NewListBody[T any](items []T, next string) ListBody[T] {
+	if items == nil {
+		items = []T{}
+	}
+	b := ListBody[T]{Items: items}
+	if next != "" {
+		b.NextCursor = EncodeCursor(next)
+	}
+	return b
+}

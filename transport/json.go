@@ -1,0 +1,188 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// MaxBodyBytes is the largest request body any service accepts (1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// DecodeJSON reads r's body into v, the one way every service reads a request
+// body. It guarantees:
+//   - a Content-Type other than application/json is 415 unsupported_media_type
+//     (a missing Content-Type is read as JSON);
+//   - a body over MaxBodyBytes is 413 payload_too_large;
+//   - malformed JSON, unknown fields, wrong types and trailing data are 400
+//     invalid_argument with a message naming the field where it can.
+func DecodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return NewError(CodeUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return InvalidArgument("body", "cannot be read")
+	}
+	if len(body) > MaxBodyBytes {
+		return NewError(CodePayloadTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+	}
+	return UnmarshalStrict(body, v)
+}
+
+// UnmarshalStrict decodes one JSON value from data into v, rejecting unknown
+// fields and trailing data, and turns decoding errors into invalid_argument
+// errors whose message names the offending field.
+func UnmarshalStrict(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return InvalidArgument("body", "must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return InvalidArgument("body", "must hold exactly one JSON value")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return InvalidArgument("body", "must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return InvalidArgument(field, "must be of type %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return InvalidArgument("body", "malformed JSON at offset %d", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return InvalidArgument("body", "malformed JSON: unexpected end")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return InvalidArgument(name, "unknown field")
+	default:
+		return InvalidArgument("body", "malformed JSON")
+	}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "integer"
+	case "float32", "float64":
+		return "number"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return k
+}
+
+// EncodeJSONResponse is a go-kit EncodeResponseFunc writing response as JSON
+// with status 200, or the status the response names through StatusCoder.
+func EncodeJSONResponse(_ context.Context, w http.ResponseWriter, response any) error {
+	status := http.StatusOK
+	if sc, ok := response.(StatusCoder); ok {
+		status = sc.StatusCode()
+	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return nil
+	}
+	return WriteJSON(w, status, response)
+}
+
+// StatusCoder lets a response choose its HTTP status (201 Created, say).
+type StatusCoder interface {
+	StatusCode() int
+}
+
+// WriteJSON writes v as a JSON body with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// errorBody is the wire form of *Error.
+type errorBody struct {
+	Error struct {
+		Code       Code   `json:"code"`
+		Message    string `json:"message"`
+		Dependency string `json:"dependency,omitempty"`
+	} `json:"error"`
+}
+
+// EncodeError is the go-kit ErrorEncoder of every service: it writes err as
+// the contract's error body with the status of its code, and a Retry-After
+// header when the error carries one. Errors that are not *Error become a
+// bare 500 internal, so no internal text reaches the client.
+func EncodeError(ctx context.Context, err error, w http.ResponseWriter) {
+	e := AsError(err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds(e.RetryAfter)))
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Dependency = e.Code, e.Message, e.Dependency
+	noteError(ctx, err)
+	_ = WriteJSON(w, e.Status(), body)
+}
+
+// DecodeErrorBody turns an error response back into the *Error the server
+// sent. A body that is not the contract's error JSON still yields an *Error
+// whose status is the response's (code internal for 5xx, not_found for 404,
+// invalid_argument otherwise).
+func DecodeErrorBody(resp *http.Response) *Error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body errorBody
+	e := &Error{HTTPStatus: resp.StatusCode}
+	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
+		e.Code, e.Message, e.Dependency = body.Error.Code, body.Error.Message, body.Error.Dependency
+	} else {
+		e.Code, e.Message = codeForStatus(resp.StatusCode), http.StatusText(resp.StatusCode)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if s, err := strconv.Atoi(ra); err == nil && s >= 0 {
+			e.RetryAfter = secondsDuration(s)
+		}
+	}
+	return e
+}
+
+func codeForStatus(status int) Code {
+	switch {
+	case status == http.StatusNotFound:
+		return CodeNotFound
+	case status == http.StatusTooManyRequests:
+		return CodeTooManyRequests
+	case status == http.StatusServiceUnavailable:
+		return CodeDependencyUnavailable
+	case status >= 500:
+		return CodeInternal
+	}
+	return CodeInvalidArgument
+}

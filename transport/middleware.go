@@ -1,0 +1,152 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HTTPMetrics is the request-duration histogram every service exports as
+// http_request_duration_seconds{method,route,code}.
+type HTTPMetrics struct {
+	duration *prometheus.HistogramVec
+}
+
+// NewHTTPMetrics registers the request histogram on reg.
+func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
+	m := &HTTPMetrics{duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "http_request_duration_seconds",
+		Help:    "Duration of HTTP requests served, by method, route pattern and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "route", "code"})}
+	reg.MustRegister(m.duration)
+	return m
+}
+
+// requestInfo is shared between Instrument and the handlers it wraps through
+// the request context, so that an error encoder can hand the internal cause
+// of a 500 to the access log without it reaching the client.
+type requestInfo struct {
+	err   error
+	route string
+}
+
+type requestInfoKey struct{}
+
+// noteRoute records the route pattern that matched the request in ctx.
+func noteRoute(ctx context.Context, pattern string) {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		ri.route = pattern
+	}
+}
+
+// noteError records err for the access log line of the request in ctx.
+func noteError(ctx context.Context, err error) {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		ri.err = err
+	}
+}
+
+// Instrument wraps a service's whole handler with what every request gets:
+// a request ID (taken from X-Request-ID when usable, else generated; set on
+// the response and in the context for downstream calls), recovery from
+// panics as a 500 internal error, one access log line (request_id, method,
+// route, status, duration, and the error for 5xx), and an observation of
+// http_request_duration_seconds. route is the ServeMux pattern that matched,
+// so the label set stays bounded.
+func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestIDFrom(r)
+		w.Header().Set(RequestIDHeader, id)
+		info := &requestInfo{}
+		ctx := context.WithValue(WithRequestID(r.Context(), id), requestInfoKey{}, info)
+		r = r.WithContext(ctx)
+		rec := &statusRecorder{ResponseWriter: w}
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				info.err = panicError{p}
+				if !rec.wroteHeader {
+					EncodeError(ctx, Internal(info.err), rec)
+				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := info.route
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			if metrics != nil {
+				metrics.duration.WithLabelValues(r.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+			}
+			kv := []any{"request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
+				"status", status, "duration", elapsed.String()}
+			lvl := level.Info
+			if status >= 500 {
+				lvl = level.Error
+				if info.err != nil {
+					kv = append(kv, "err", info.err.Error())
+				}
+			}
+			_ = lvl(logger).Log(kv...)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return "panic: " + stringify(p.v) }
+
+func stringify(v any) string {
+	switch t := v.(type) {
+	case error:
+		return t.Error()
+	case string:
+		return t
+	}
+	return "non-error panic value"
+}
+
+// statusRecorder remembers the status written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wroteHeader {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming handlers (the gateway's reverse proxy) flush.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

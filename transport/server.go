@@ -1,0 +1,67 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// ShutdownGrace is how long Serve lets in-flight requests finish after its
+// context ends.
+const ShutdownGrace = 10 * time.Second
+
+// NewServer returns an http.Server for h with timeouts that protect the
+// process from slow or idle clients. The write timeout leaves room for the
+// longest request the service allows (requestTimeout) plus encoding.
+func NewServer(addr string, h http.Handler, requestTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      requestTimeout + 10*time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// Listen opens srv's listening socket, so that a taken port is reported at
+// start, before anything else runs.
+func Listen(srv *http.Server) (net.Listener, error) {
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", srv.Addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves srv on ln until ctx ends, then stops accepting connections
+// and lets in-flight requests finish for up to ShutdownGrace. It returns nil
+// after a clean shutdown and the server's error otherwise.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, logger log.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	_ = logger.Log("msg", "listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	_ = logger.Log("msg", "shutting down", "grace", ShutdownGrace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
