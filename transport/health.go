@@ -86,8 +86,17 @@ func Finish(rt *Router, ops Ops) http.Handler {
 	if ops.Timeout > 0 {
 		h = withTimeout(rt, ops.Timeout)
 	}
-	return Instrument(h, logger, ops.Metrics)
+	return routedHandler{Handler: Instrument(h, logger, ops.Metrics), rt: rt}
 }
+
+// routedHandler is a finished handler that can still list its routes.
+type routedHandler struct {
+	http.Handler
+	rt *Router
+}
+
+// Routes lists the route patterns the handler serves.
+func (h routedHandler) Routes() []string { return h.rt.Routes() }
 
 func withTimeout(next http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

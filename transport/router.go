@@ -8,17 +8,25 @@ import (
 // are the contract's JSON errors: 404 not_found, and 405 method_not_allowed
 // with the Allow header the mux computed.
 type Router struct {
-	mux *http.ServeMux
+	mux      *http.ServeMux
+	patterns []string
 }
 
 // NewRouter returns an empty router.
 func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
 
 // Handle registers h for a ServeMux pattern such as "GET /v1/users/{id}".
-func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern, h) }
+func (rt *Router) Handle(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, h)
+	rt.patterns = append(rt.patterns, pattern)
+}
 
 // HandleFunc registers f for a ServeMux pattern.
-func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.mux.HandleFunc(pattern, f) }
+func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.Handle(pattern, f) }
+
+// Routes lists the patterns registered, in registration order, so tests can
+// hold the API description and the served routes to each other.
+func (rt *Router) Routes() []string { return append([]string(nil), rt.patterns...) }
 
 // ServeHTTP implements http.Handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,12 @@ func (f *Flags) Int(name, env string, def int, usage string) *int {
 	return f.fs.Int(name, def, usage+" (env "+env+")")
 }
 
+// Float defines a float flag with an environment fallback.
+func (f *Flags) Float(name, env string, def float64, usage string) *float64 {
+	f.envs[name] = env
+	return f.fs.Float64(name, def, usage+" (env "+env+")")
+}
+
 // Parse parses args, then fills every flag not given from its environment
 // variable. Errors name the flag or variable and the bad value, in one line.
 func (f *Flags) Parse(args []string) error {

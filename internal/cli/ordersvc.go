@@ -2,11 +2,151 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/transport/resilience"
 )
 
-// RunOrderService runs the order service until ctx ends.
+// RunOrderService runs the order service until ctx ends: its HTTP API, and
+// the recovery loop that finishes or undoes orders left half done. Calls
+// to the user and product services go through resilient clients (retry
+// with backoff, per-instance circuit breakers, per-attempt timeouts).
 func RunOrderService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	return errors.New("ordersvc: not built yet")
+	fl := NewFlags("ordersvc", getenv, stdout)
+	common := commonFlags(fl, ":8083", "ordersvc")
+	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated")
+	productURL := fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082", "product service base URL(s), comma-separated")
+	callTimeout := fl.Duration("call-timeout", "CALL_TIMEOUT", time.Second, "timeout of one attempt of one downstream call")
+	maxAttempts := fl.Int("retry-max-attempts", "RETRY_MAX_ATTEMPTS", 3, "attempts per downstream call, the first included")
+	openTimeout := fl.Duration("breaker-open-timeout", "BREAKER_OPEN_TIMEOUT", 5*time.Second, "how long a circuit breaker stays open before probing")
+	consecutive := fl.Int("breaker-consecutive-failures", "BREAKER_CONSECUTIVE_FAILURES", 5, "consecutive failures that open a breaker")
+	ratio := fl.Float("breaker-failure-ratio", "BREAKER_FAILURE_RATIO", 0.5, "failure ratio that opens a breaker, over at least -breaker-min-requests requests")
+	minRequests := fl.Int("breaker-min-requests", "BREAKER_MIN_REQUESTS", 20, "requests counted before the failure ratio applies")
+	probes := fl.Int("breaker-half-open-probes", "BREAKER_HALF_OPEN_PROBES", 1, "requests a half-open breaker lets through")
+	recoveryEvery := fl.Duration("recovery-interval", "RECOVERY_INTERVAL", time.Second, "how often half-done orders are finished or undone")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *ratio <= 0 || *ratio > 1 {
+		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *ratio)
+	}
+	userInstances, err := transport.ParseInstances(*userURL)
+	if err != nil {
+		return fmt.Errorf("USER_SERVICE_URL: %w", err)
+	}
+	productInstances, err := transport.ParseInstances(*productURL)
+	if err != nil {
+		return fmt.Errorf("PRODUCT_SERVICE_URL: %w", err)
+	}
+	logger, err := obs.NewLogger(stdout, *common.logFormat, "ordersvc")
+	if err != nil {
+		return err
+	}
+
+	reg := obs.NewRegistry()
+	settings := resilience.Settings{
+		CallTimeout:         *callTimeout,
+		MaxAttempts:         *maxAttempts,
+		BreakerOpenTimeout:  *openTimeout,
+		ConsecutiveFailures: uint32(*consecutive),
+		FailureRatio:        *ratio,
+		MinRequests:         uint32(*minRequests),
+		HalfOpenProbes:      uint32(*probes),
+		Logger:              log.With(logger, "component", "breaker"),
+		Metrics:             resilience.NewMetrics(reg),
+	}
+	userDep, err := resilience.NewDependency(orderservice.DependencyUser, userInstances, settings)
+	if err != nil {
+		return err
+	}
+	productDep, err := resilience.NewDependency(orderservice.DependencyProduct, productInstances, settings)
+	if err != nil {
+		return err
+	}
+
+	store, err := orderservice.OpenStore(ctx, *common.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	httpClient := transport.NewHTTPClient()
+	orders := orderservice.NewService(store,
+		userservice.NewHTTPClient(userDep, httpClient),
+		productservice.NewHTTPClient(productDep, httpClient),
+		orderservice.WithGates(userDep, productDep),
+		// No request outlives REQUEST_TIMEOUT, nor its bookkeeping the
+		// cleanup budget: an order older than both is abandoned.
+		orderservice.WithOrphanAge(*common.requestTimeout+time.Second),
+		orderservice.WithLogger(log.With(logger, "component", "recovery")),
+	)
+	var svc orderservice.Service = orders
+	svc = orderservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
+	svc = orderservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+
+	handler := orderservice.NewHTTPHandler(orderservice.NewEndpointSet(svc), transport.Ops{
+		Logger:   log.With(logger, "component", "http"),
+		Metrics:  transport.NewHTTPMetrics(reg),
+		Ready:    orderReady(store.Ping, userDep, productDep),
+		Gatherer: reg,
+		Timeout:  *common.requestTimeout,
+	})
+
+	recoveryCtx, stopRecovery := context.WithCancel(ctx)
+	recoveryDone := make(chan struct{})
+	go func() {
+		defer close(recoveryDone)
+		orders.RunRecovery(recoveryCtx, *recoveryEvery)
+	}()
+	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+	stopRecovery()
+	<-recoveryDone
+	return err
+}
+
+// orderReady is ready when the database answers, and reports each
+// dependency's breaker state either way. An open breaker does not make
+// ordersvc unready: taking it out of a load balancer would only spread the
+// outage.
+func orderReady(ping func(context.Context) error, deps ...*resilience.Dependency) transport.ReadyFunc {
+	db := pingReady(ping)
+	return func(ctx context.Context) (map[string]any, error) {
+		states := map[string]any{}
+		for _, d := range deps {
+			states[d.Name()] = dependencyState(d.States())
+		}
+		_, err := db(ctx)
+		return map[string]any{"dependencies": states}, err
+	}
+}
+
+// dependencyState sums up the breakers of a dependency's instances: "open"
+// when all are open, "half-open" when none is closed, else "closed"; each
+// instance's own state is listed too.
+func dependencyState(instances map[string]string) map[string]any {
+	open, closed := 0, 0
+	for _, s := range instances {
+		switch s {
+		case "open":
+			open++
+		case "closed":
+			closed++
+		}
+	}
+	state := "closed"
+	switch {
+	case open == len(instances):
+		state = "open"
+	case closed == 0:
+		state = "half-open"
+	}
+	return map[string]any{"state": state, "instances": instances}
 }

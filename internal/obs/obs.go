@@ -3,9 +3,11 @@
 package obs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/go-kit/kit/metrics"
 	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
@@ -62,4 +64,23 @@ func Outcome(err error) string {
 		return string(e.Code)
 	}
 	return string(transport.CodeInternal)
+}
+
+// LogCall writes the log line of a typed logging middleware: method,
+// request ID, outcome, duration, then kv; internal errors add their text,
+// which is for operators only.
+func LogCall(ctx context.Context, logger log.Logger, method string, begin time.Time, err error, kv ...any) {
+	outcome := Outcome(err)
+	line := append([]any{"method", method, "request_id", transport.RequestID(ctx), "outcome", outcome,
+		"took", time.Since(begin).String()}, kv...)
+	if err != nil && outcome == string(transport.CodeInternal) {
+		line = append(line, "err", err.Error())
+	}
+	_ = logger.Log(line...)
+}
+
+// ObserveCall records a call in the histogram of an instrumenting
+// middleware (see MethodDuration).
+func ObserveCall(h metrics.Histogram, method string, begin time.Time, err error) {
+	h.With("method", method, "outcome", Outcome(err)).Observe(time.Since(begin).Seconds())
 }

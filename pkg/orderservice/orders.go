@@ -1,0 +1,305 @@
+package orderservice
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/bits"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/transport"
+)
+
+// Orders is the order service's business logic: it implements Service and
+// owns the order saga and its recovery (Recover, RunRecovery).
+type Orders struct {
+	store     Store
+	users     Users
+	products  Products
+	userGate  Gate
+	prodGate  Gate
+	now       func() time.Time
+	orphanAge time.Duration
+	logger    log.Logger
+
+	// running holds the IDs of orders this process is working on (a
+	// request's saga, or a resolution), so that a repeat of the same key
+	// is told "in progress" and two resolutions never overlap here.
+	running sync.Map
+}
+
+// Option configures Orders.
+type Option func(*Orders)
+
+// WithGates makes CreateOrder answer at once, before any other work, while
+// a gate says its dependency is unavailable.
+func WithGates(users, products Gate) Option {
+	return func(o *Orders) { o.userGate, o.prodGate = users, products }
+}
+
+// WithOrphanAge sets how long a pending order may go without progress
+// before the recovery loop takes it over as abandoned (default 6s). It
+// must be longer than the longest request (REQUEST_TIMEOUT), so that no
+// running request's order is ever taken over.
+func WithOrphanAge(d time.Duration) Option { return func(o *Orders) { o.orphanAge = d } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(o *Orders) { o.now = now } }
+
+// WithLogger sets the logger of the recovery loop.
+func WithLogger(l log.Logger) Option { return func(o *Orders) { o.logger = l } }
+
+// NewService returns the order service over store, calling users and
+// products.
+func NewService(store Store, users Users, products Products, opts ...Option) *Orders {
+	o := &Orders{store: store, users: users, products: products, now: time.Now,
+		orphanAge: 6 * time.Second, logger: log.NewNopLogger()}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// Limits of an order request.
+const (
+	MaxItems          = 100
+	MaxQuantity       = 1_000_000
+	MaxIdempotencyKey = 200
+)
+
+// CreateOrder implements Service.
+func (o *Orders) CreateOrder(ctx context.Context, req CreateOrderRequest) (Order, error) {
+	if err := validateCreate(req); err != nil {
+		return Order{}, err
+	}
+	// A dependency known to be down is answered before anything else: no
+	// reads, no writes, no calls.
+	if err := o.gatesOpen(); err != nil {
+		return Order{}, err
+	}
+	hash := requestHash(req)
+	if req.IdempotencyKey != "" {
+		if r, err := o.store.GetByKey(ctx, req.IdempotencyKey); err == nil {
+			order, err := o.replay(ctx, r, hash)
+			if !errors.Is(err, errKeyFreed) {
+				return order, err
+			}
+			// The earlier try was undone just now: this one starts afresh.
+		} else if !errors.Is(err, ErrNotFound) {
+			return Order{}, err
+		}
+	}
+
+	now := o.now().UTC().Truncate(time.Microsecond)
+	r := Record{
+		Order: Order{ID: ids.New(IDPrefix), UserID: req.UserID, Status: StatusPending,
+			Items: linesToItems(req.Items), CreatedAt: now},
+		IdempotencyKey: req.IdempotencyKey,
+		RequestHash:    hash,
+		UpdatedAt:      now,
+	}
+	if !o.claim(r.ID) {
+		return Order{}, ErrRequestInProgress
+	}
+	defer o.release(r.ID)
+	if err := o.store.CreatePending(ctx, r); errors.Is(err, ErrKeyTaken) {
+		// A concurrent request with the same key got there first.
+		existing, err := o.store.GetByKey(ctx, req.IdempotencyKey)
+		if err != nil {
+			return Order{}, err
+		}
+		order, err := o.replay(ctx, existing, hash)
+		if errors.Is(err, errKeyFreed) {
+			return Order{}, stillResolving(0)
+		}
+		return order, err
+	} else if err != nil {
+		return Order{}, err
+	}
+	return o.runSaga(ctx, r, false)
+}
+
+// replay answers a request whose key an order already holds.
+func (o *Orders) replay(ctx context.Context, r Record, hash string) (Order, error) {
+	if r.RequestHash != hash {
+		return Order{}, ErrIdempotencyKeyReused
+	}
+	switch r.Status {
+	case StatusConfirmed:
+		return r.Order, nil
+	case StatusRejected:
+		return Order{}, &transport.Error{Code: transport.Code(r.ErrorCode), Message: r.ErrorMessage}
+	}
+	// Pending or cancelling: someone is working on it, or it was left half
+	// done. Resolve it now if nobody here is, and if that settles it,
+	// answer from the result; a cancelled order frees the key for a new try.
+	if _, running := o.running.Load(r.ID); running {
+		return Order{}, ErrRequestInProgress
+	}
+	// Not running here (any more): a saga of this process that just ended
+	// wrote its outcome before it stopped running, so read it again.
+	if cur, err := o.store.Get(ctx, r.ID); err != nil {
+		return Order{}, err
+	} else if cur.Status != r.Status {
+		return o.replay(ctx, cur, hash)
+	}
+	if r.Status == StatusPending && o.now().Sub(r.UpdatedAt) < o.orphanAge {
+		// Another process may still be running it; it will be resolved
+		// once it is old enough to be taken over.
+		return Order{}, stillResolving(o.orphanAge - o.now().Sub(r.UpdatedAt))
+	}
+	if err := o.resolve(ctx, r); err != nil {
+		return Order{}, err
+	}
+	settled, err := o.store.Get(ctx, r.ID)
+	if err != nil {
+		return Order{}, err
+	}
+	switch settled.Status {
+	case StatusConfirmed, StatusRejected:
+		return o.replay(ctx, settled, hash)
+	case StatusCancelled:
+		return Order{}, errKeyFreed
+	}
+	return Order{}, stillResolving(time.Second)
+}
+
+// errKeyFreed tells CreateOrder that replay undid the order holding the
+// key, so the request may start a new order.
+var errKeyFreed = errors.New("idempotency key freed")
+
+// stillResolving is the 503 for a key whose order is being finished or
+// undone.
+func stillResolving(wait time.Duration) error {
+	if wait < time.Second {
+		wait = time.Second
+	}
+	e := transport.DependencyUnavailable(DependencyProduct, wait, nil)
+	e.Message = "an earlier request with this idempotency key is still being resolved; retry later"
+	return e
+}
+
+func (o *Orders) gatesOpen() error {
+	for _, g := range []struct {
+		name string
+		gate Gate
+	}{{DependencyUser, o.userGate}, {DependencyProduct, o.prodGate}} {
+		if g.gate == nil {
+			continue
+		}
+		if err := g.gate.Available(); err != nil {
+			return unavailable(g.name, err)
+		}
+	}
+	return nil
+}
+
+// GetOrder implements Service.
+func (o *Orders) GetOrder(ctx context.Context, id string) (Order, error) {
+	if !ids.Valid(IDPrefix, id) {
+		return Order{}, ErrNotFound
+	}
+	r, err := o.store.Get(ctx, id)
+	if err != nil {
+		return Order{}, err
+	}
+	if r.Status != StatusConfirmed {
+		return Order{}, ErrNotFound
+	}
+	return r.Order, nil
+}
+
+// ListOrders implements Service.
+func (o *Orders) ListOrders(ctx context.Context, userID, after string, limit int) ([]Order, string, error) {
+	if limit < 1 || limit > transport.MaxPageLimit {
+		return nil, "", transport.InvalidArgument("limit", "must be an integer from 1 to %d", transport.MaxPageLimit)
+	}
+	orders, err := o.store.ListConfirmed(ctx, userID, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(orders) > limit {
+		return orders[:limit], orders[limit-1].ID, nil
+	}
+	return orders, "", nil
+}
+
+func (o *Orders) claim(id string) bool {
+	_, loaded := o.running.LoadOrStore(id, struct{}{})
+	return !loaded
+}
+
+func (o *Orders) release(id string) { o.running.Delete(id) }
+
+func validateCreate(req CreateOrderRequest) error {
+	if len(req.IdempotencyKey) > MaxIdempotencyKey {
+		return transport.InvalidArgument("Idempotency-Key", "must be at most %d bytes", MaxIdempotencyKey)
+	}
+	if req.UserID == "" {
+		return transport.InvalidArgument("user_id", "is required")
+	}
+	if len(req.Items) == 0 {
+		return transport.InvalidArgument("items", "must hold at least one item")
+	}
+	if len(req.Items) > MaxItems {
+		return transport.InvalidArgument("items", "must hold at most %d items", MaxItems)
+	}
+	seen := make(map[string]bool, len(req.Items))
+	for i, it := range req.Items {
+		field := "items[" + strconv.Itoa(i) + "]"
+		switch {
+		case it.ProductID == "":
+			return transport.InvalidArgument(field+".product_id", "is required")
+		case seen[it.ProductID]:
+			return transport.InvalidArgument(field+".product_id", "repeats product %s: list each product once", it.ProductID)
+		case it.Quantity <= 0:
+			return transport.InvalidArgument(field+".quantity", "must be greater than 0")
+		case it.Quantity > MaxQuantity:
+			return transport.InvalidArgument(field+".quantity", "must be at most %d", MaxQuantity)
+		}
+		seen[it.ProductID] = true
+	}
+	return nil
+}
+
+// requestHash identifies a request's body, to tell a repeat from a reuse
+// of its idempotency key.
+func requestHash(req CreateOrderRequest) string {
+	b, _ := json.Marshal(struct {
+		UserID string      `json:"user_id"`
+		Items  []OrderLine `json:"items"`
+	}{req.UserID, req.Items})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func linesToItems(lines []OrderLine) []OrderItem {
+	items := make([]OrderItem, len(lines))
+	for i, l := range lines {
+		items[i] = OrderItem{ProductID: l.ProductID, Quantity: l.Quantity}
+	}
+	return items
+}
+
+// total sums the items' prices, refusing a total that overflows int64.
+func total(items []OrderItem) (int64, bool) {
+	var sum uint64
+	for _, it := range items {
+		hi, lo := bits.Mul64(uint64(it.Quantity), uint64(it.UnitPriceCents))
+		if hi != 0 || lo > 1<<63-1 {
+			return 0, false
+		}
+		var carry uint64
+		sum, carry = bits.Add64(sum, lo, 0)
+		if carry != 0 || sum > 1<<63-1 {
+			return 0, false
+		}
+	}
+	return int64(sum), true
+}

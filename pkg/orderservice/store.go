@@ -1,0 +1,63 @@
+package orderservice
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Record is an order as the store keeps it, in any saga state, with what
+// the saga needs to resume it.
+type Record struct {
+	Order
+	IdempotencyKey string
+	RequestHash    string
+	ReservationID  string
+	ErrorCode      string
+	ErrorMessage   string
+	UpdatedAt      time.Time
+}
+
+// ErrKeyTaken is what Store.CreatePending returns when another order holds
+// the idempotency key.
+var ErrKeyTaken = errors.New("idempotency key taken")
+
+// Store is the order service's storage. Every state change is conditional
+// on the state it starts from, so concurrent resolvers (a request and the
+// recovery loop, or two instances on one PostgreSQL database) cannot undo
+// each other's work: a change whose starting state has gone returns
+// ErrStateChanged.
+type Store interface {
+	// CreatePending stores r as a pending order with its requested items;
+	// ErrKeyTaken if r.IdempotencyKey is held by another order.
+	CreatePending(ctx context.Context, r Record) error
+	// Get returns the order with id in any state, or ErrNotFound.
+	Get(ctx context.Context, id string) (Record, error)
+	// GetByKey returns the order holding idempotency key, or ErrNotFound.
+	GetByKey(ctx context.Context, key string) (Record, error)
+	// Confirm marks a pending or cancelling order confirmed with its priced
+	// items, total and reservation.
+	Confirm(ctx context.Context, id string, items []OrderItem, totalCents int64, reservationID string) error
+	// Reject marks a pending order rejected with the error to replay.
+	Reject(ctx context.Context, id, code, message string) error
+	// MarkCancelling marks a pending order as failed, to be undone;
+	// reservationID is "" when it is not known.
+	MarkCancelling(ctx context.Context, id, reservationID string) error
+	// Cancel marks a pending or cancelling order cancelled and frees its
+	// idempotency key.
+	Cancel(ctx context.Context, id string) error
+	// ListConfirmed returns up to limit confirmed orders after ID after,
+	// of userID or of everyone when userID is "".
+	ListConfirmed(ctx context.Context, userID, after string, limit int) ([]Order, error)
+	// ListUnresolved returns up to limit orders the recovery loop must look
+	// at: cancelling ones, and pending ones not updated since before.
+	ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error)
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// ErrStateChanged means a conditional state change found the order in
+// another state than the one it starts from.
+var ErrStateChanged = errors.New("order state changed concurrently")
