@@ -10,6 +10,7 @@ type serviceFlags struct {
 	databaseURL    *string
 	logFormat      *string
 	requestTimeout *time.Duration
+	healthcheck    *bool
 }
 
 func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
@@ -18,5 +19,6 @@ func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
 		databaseURL:    fl.String("database-url", "DATABASE_URL", "sqlite:./data/"+dbName+".db", "database: sqlite:PATH or postgres://..."),
 		logFormat:      fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json"),
 		requestTimeout: fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take"),
+		healthcheck:    fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
 	}
 }

@@ -48,6 +48,9 @@ func (f *Flags) Int(name, env string, def int, usage string) *int {
 	return f.fs.Int(name, def, usage+" (env "+env+")")
 }
 
+// Bool defines a boolean flag with no environment fallback.
+func (f *Flags) Bool(name, usage string) *bool { return f.fs.Bool(name, false, usage) }
+
 // Float defines a float flag with an environment fallback.
 func (f *Flags) Float(name, env string, def float64, usage string) *float64 {
 	f.envs[name] = env

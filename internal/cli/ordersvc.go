@@ -35,6 +35,9 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+	if *common.healthcheck {
+		return healthcheck(ctx, *common.httpAddr)
+	}
 	if *ratio <= 0 || *ratio > 1 {
 		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *ratio)
 	}

@@ -23,6 +23,9 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+	if *common.healthcheck {
+		return healthcheck(ctx, *common.httpAddr)
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
 	if err != nil {
 		return err

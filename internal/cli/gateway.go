@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/transport"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// RunGateway runs the gateway, the shop's single entry point, until ctx
+// ends, then shuts it down gracefully. It proxies /v1/users*, /v1/products*
+// and /v1/orders* to their services and keeps /v1/reservations* (service to
+// service only) to itself. Configuration comes from args, then getenv; logs
+// go to stdout.
+func RunGateway(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fl := NewFlags("gateway", getenv, stdout)
+	httpAddr := fl.String("http-addr", "HTTP_ADDR", ":8080", "address to serve HTTP on")
+	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL; several, comma-separated, are used in turn")
+	productURL := fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082", "product service base URL; several, comma-separated, are used in turn")
+	orderURL := fl.String("order-url", "ORDER_SERVICE_URL", "http://localhost:8083", "order service base URL; several, comma-separated, are used in turn")
+	logFormat := fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json")
+	requestTimeout := fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take, proxying included")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	var cfg gatewayConfig
+	for _, s := range []struct {
+		flag, env, list string
+		into            *[]string
+	}{
+		{"user-url", "USER_SERVICE_URL", *userURL, &cfg.users},
+		{"product-url", "PRODUCT_SERVICE_URL", *productURL, &cfg.products},
+		{"order-url", "ORDER_SERVICE_URL", *orderURL, &cfg.orders},
+	} {
+		instances, err := transport.ParseInstances(s.list)
+		if err != nil {
+			return fmt.Errorf("-%s (%s): %w", s.flag, s.env, err)
+		}
+		*s.into = instances
+	}
+	cfg.requestTimeout = *requestTimeout
+
+	logger, err := obs.NewLogger(stdout, *logFormat, "gateway")
+	if err != nil {
+		return err
+	}
+	client := transport.NewHTTPClient()
+	defer client.CloseIdleConnections()
+	handler, err := newGateway(cfg, client.Transport, logger, obs.NewRegistry())
+	if err != nil {
+		return err
+	}
+	return serve(ctx, *httpAddr, handler, *requestTimeout, logger)
+}
+
+// gatewayConfig is where each backend's instances are, and the bound on a
+// whole request.
+type gatewayConfig struct {
+	users, products, orders []string
+	requestTimeout          time.Duration
+}
+
+// gatewayRetryAfter is the Retry-After of the gateway's 503s: a backend
+// that is down is usually being restarted, which takes about a second.
+const gatewayRetryAfter = time.Second
+
+// statusClientClosedRequest is logged and counted when the client went away
+// before the backend answered (nginx's convention); nobody receives it.
+const statusClientClosedRequest = 499
+
+// newGateway builds the gateway's handler: one reverse proxy per backend,
+// built once and sharing rt (so connections to the backends are pooled and
+// reused), the operational routes, and the access log, metrics, request ID
+// and timeout every service has.
+func newGateway(cfg gatewayConfig, rt http.RoundTripper, logger log.Logger, reg *prometheus.Registry) (http.Handler, error) {
+	errorLog := stdlog.New(log.NewStdlibAdapter(log.With(logger, "component", "proxy")), "", 0)
+	router := transport.NewRouter()
+	for _, b := range []struct {
+		prefix, dependency string
+		instances          []string
+	}{
+		{"/v1/users", "user", cfg.users},
+		{"/v1/products", "product", cfg.products},
+		{"/v1/orders", "order", cfg.orders},
+	} {
+		be, err := newBackend(b.dependency, b.instances, rt, errorLog)
+		if err != nil {
+			return nil, err
+		}
+		router.Handle(b.prefix, be.proxy)
+		router.Handle(b.prefix+"/", be.proxy)
+	}
+	notExposed := func(w http.ResponseWriter, r *http.Request) {
+		transport.EncodeError(r.Context(), transport.NewError(transport.CodeNotFound,
+			"no route for %s %s: reservations are not exposed by the gateway", r.Method, r.URL.Path), w)
+	}
+	router.HandleFunc("/v1/reservations", notExposed)
+	router.HandleFunc("/v1/reservations/", notExposed)
+
+	return transport.Finish(router, transport.Ops{
+		Logger:   log.With(logger, "component", "http"),
+		Metrics:  transport.NewHTTPMetrics(reg),
+		Gatherer: reg,
+		Timeout:  cfg.requestTimeout,
+		// Ready is left out: the gateway is ready while it serves. Taking it
+		// out of rotation because a backend is down would turn one
+		// service's outage into the whole shop's.
+	}), nil
+}
+
+// backend is one proxied service. Its instances are used in turn (plain
+// round-robin, no health checks: a dead instance keeps getting its share,
+// and those requests get 503 until it is back; balancing with breakers is
+// ordersvc's job, where a retry can go elsewhere).
+type backend struct {
+	dependency string
+	instances  []*url.URL
+	next       atomic.Uint64
+	proxy      *httputil.ReverseProxy
+}
+
+func newBackend(dependency string, instances []string, rt http.RoundTripper, errorLog *stdlog.Logger) (*backend, error) {
+	b := &backend{dependency: dependency}
+	for _, s := range instances {
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s instance %q: %w", dependency, s, err)
+		}
+		b.instances = append(b.instances, u)
+	}
+	if len(b.instances) == 0 {
+		return nil, fmt.Errorf("%s: no instances", dependency)
+	}
+	b.proxy = &httputil.ReverseProxy{
+		Rewrite:        b.rewrite,
+		Transport:      rt,
+		ModifyResponse: keepOurRequestID,
+		ErrorHandler:   b.proxyError,
+		ErrorLog:       errorLog,
+	}
+	return b, nil
+}
+
+// rewrite sends the request to the next instance, with the gateway's
+// request ID, so that the backend logs the same ID as the gateway.
+func (b *backend) rewrite(pr *httputil.ProxyRequest) {
+	n := b.next.Add(1) - 1
+	pr.SetURL(b.instances[n%uint64(len(b.instances))])
+	pr.SetXForwarded()
+	transport.PropagateRequestID(pr.In.Context(), pr.Out)
+}
+
+// keepOurRequestID drops the backend's X-Request-ID (the same ID, since we
+// sent it) so the response carries the gateway's one header, not two.
+func keepOurRequestID(resp *http.Response) error {
+	resp.Header.Del(transport.RequestIDHeader)
+	return nil
+}
+
+// proxyError answers when the backend gave no response:
+//   - it could not be reached (refused, no route, dial timeout) or did not
+//     answer within the request's time: 503 dependency_unavailable with
+//     Retry-After, as ordersvc does for its dependencies;
+//   - anything else (connection reset or closed mid-request, a malformed
+//     answer): 502 with the same code and body, and no Retry-After, since
+//     the backend may have acted on the request. Retry with the same
+//     Idempotency-Key.
+func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
+	e := transport.DependencyUnavailable(b.dependency, gatewayRetryAfter, err)
+	if !unreachable(err) {
+		e.RetryAfter = 0
+		e.HTTPStatus = http.StatusBadGateway
+		e = e.WithMessage("%s service failed to answer", b.dependency)
+	}
+	transport.EncodeError(r.Context(), e, w)
+}
+
+// unreachable tells whether err means the request never got an answer
+// because the backend is down or too slow, rather than that it broke off.
+func unreachable(err error) bool {
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ECONNREFUSED):
+		return true
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return true
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package procs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ReadyTimeout bounds WaitReady when ctx has no deadline: a service that is
+// not serving /healthz by then is not going to.
+const ReadyTimeout = 15 * time.Second
+
+// readyPoll is the pause between two /healthz probes.
+const readyPoll = 20 * time.Millisecond
+
+// WaitReady polls GET baseURL/healthz until it answers 200. It gives up
+// with an error when the current run exits first (saying how, and the last
+// line it wrote), or when ctx ends, or after ReadyTimeout if ctx has no
+// deadline of its own.
+func (p *Process) WaitReady(ctx context.Context, baseURL string) error {
+	r := p.current()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ReadyTimeout)
+		defer cancel()
+	}
+	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	url := strings.TrimRight(baseURL, "/") + "/healthz"
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	for {
+		err := probe(ctx, client, url)
+		// Something else answering on the port while our child dies of
+		// "address already in use" is not our child being ready.
+		if r.exited() {
+			return p.exitedEarly(r)
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-r.done:
+			return p.exitedEarly(r)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s: %w (last probe: %v)", p.spec.Name, url, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *Process) exitedEarly(r *run) error {
+	how := "exit status 0"
+	if r.err != nil {
+		how = r.err.Error()
+	}
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	if last != "" {
+		return fmt.Errorf("%s exited before it was ready (%s): %s", p.spec.Name, how, last)
+	}
+	return fmt.Errorf("%s exited before it was ready (%s)", p.spec.Name, how)
+}
+
+// probe makes one GET, bounded so that a frozen process cannot hold it.
+func probe(ctx context.Context, client *http.Client, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
