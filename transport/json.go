@@ -77,6 +77,9 @@ func jsonError(err error) error {
 		return InvalidArgument("body", "malformed JSON: unexpected end")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if name == "" {
+			name = `""` // an empty key must still be named
+		}
 		return InvalidArgument(name, "unknown field")
 	default:
 		return InvalidArgument("body", "malformed JSON")

@@ -55,7 +55,8 @@ func noteError(ctx context.Context, err error) {
 // Instrument wraps a service's whole handler with what every request gets:
 // a request ID (taken from X-Request-ID when usable, else generated; set on
 // the response and in the context for downstream calls), recovery from
-// panics as a 500 internal error, one access log line (request_id, method,
+// panics as a 500 internal error (or an aborted connection when the answer
+// had already begun), one access log line (request_id, method,
 // route, status, duration, and the error for 5xx), and an observation of
 // http_request_duration_seconds. route is the ServeMux pattern that matched,
 // so the label set stays bounded.
@@ -70,18 +71,25 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 		rec := &statusRecorder{ResponseWriter: w}
 
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			// A panic before the status line becomes a 500. After it (or an
+			// http.ErrAbortHandler) a 500 cannot be sent: the connection is
+			// aborted, once the request is logged, so the client sees a
+			// failure rather than a truncated answer that looks complete.
+			abort := false
+			if p != nil {
 				info.err = panicError{p}
-				if !rec.wroteHeader {
+				abort = rec.wroteHeader || p == http.ErrAbortHandler
+				if !abort {
 					EncodeError(ctx, Internal(info.err), rec)
 				}
 			}
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
+				if abort {
+					status = http.StatusInternalServerError
+				}
 			}
 			route := info.route
 			if route == "" {
@@ -94,13 +102,16 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 			kv := []any{"request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "duration", elapsed.String()}
 			lvl := level.Info
-			if status >= 500 {
+			if status >= 500 || p != nil {
 				lvl = level.Error
 				if info.err != nil {
 					kv = append(kv, "err", info.err.Error())
 				}
 			}
 			_ = lvl(logger).Log(kv...)
+			if abort {
+				panic(http.ErrAbortHandler)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -56,9 +56,11 @@ func EncodeCursor(id string) string {
 }
 
 // DecodeCursor returns the ID a cursor points after, and whether the cursor
-// is well formed.
+// is well formed. Only the exact text EncodeCursor makes is accepted: base64
+// decoding alone ignores line breaks and the low bits of the last character,
+// which would let other spellings of a cursor through.
 func DecodeCursor(c string) (string, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return "", false
 	}
@@ -72,7 +74,7 @@ func DecodeCursor(c string) (string, bool) {
 		return "", false
 	}
 	id, ok := strings.CutPrefix(payload, cursorVersion+".")
-	if !ok || id == "" {
+	if !ok || id == "" || EncodeCursor(id) != c {
 		return "", false
 	}
 	return id, true

@@ -57,8 +57,10 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, logger log.Lo
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Requests still running after the grace period are cut off; the
+		// shutdown itself is still the one that was asked for.
 		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+		_ = logger.Log("msg", "requests still running after the grace period were closed", "err", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

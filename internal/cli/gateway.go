@@ -33,8 +33,12 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	orderURL := fl.String("order-url", "ORDER_SERVICE_URL", "http://localhost:8083", "order service base URL; several, comma-separated, are used in turn")
 	logFormat := fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json")
 	requestTimeout := fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take, proxying included")
+	check := fl.Bool("healthcheck", "check the gateway already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *check {
+		return healthcheck(ctx, *httpAddr)
 	}
 	var cfg gatewayConfig
 	for _, s := range []struct {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,20 +128,30 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	sort.Strings(names)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrations: create table: %w", err)
-	}
+	// Order by version number, not name, so 9_x runs before 10_y; two files
+	// of one version would make the second silently skipped, so refuse them.
+	versions := make(map[string]int, len(names))
+	byVersion := make(map[int]string, len(names))
 	for _, name := range names {
 		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", name)
 		}
+		if other, dup := byVersion[version]; dup {
+			return fmt.Errorf("migrations %s and %s: both are version %d", other, name, version)
+		}
+		versions[name], byVersion[version] = version, name
+	}
+	sort.Slice(names, func(i, j int) bool { return versions[names[i]] < versions[names[j]] })
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations: create table: %w", err)
+	}
+	for _, name := range names {
 		body, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
-		if err := db.applyMigration(ctx, version, string(body)); err != nil {
+		if err := db.applyMigration(ctx, versions[name], string(body)); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
@@ -210,16 +221,22 @@ func IsUniqueViolation(err error) bool {
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
 
-// redact hides a password in a URL for error messages.
+// passwordParam matches a password given as a parameter, in a URL query
+// (?password=...) or a key=value connection string (password='...').
+var passwordParam = regexp.MustCompile(`(?i)(password=)('[^']*'?|[^&\s]*)`)
+
+// redact hides passwords in a database URL for error messages: the one in
+// the userinfo (with or without a scheme) and any password parameter.
 func redact(url string) string {
-	at := strings.LastIndexByte(url, '@')
-	scheme := strings.Index(url, "://")
-	if at < 0 || scheme < 0 {
-		return url
+	start := 0
+	if scheme := strings.Index(url, "://"); scheme >= 0 {
+		start = scheme + 3
 	}
-	userinfo := url[scheme+3 : at]
-	if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
-		return url[:scheme+3] + userinfo[:colon] + ":xxxxx" + url[at:]
+	if at := strings.LastIndexByte(url, '@'); at > start {
+		userinfo := url[start:at]
+		if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
+			url = url[:start] + userinfo[:colon] + ":xxxxx" + url[at:]
+		}
 	}
-	return url
+	return passwordParam.ReplaceAllString(url, "${1}xxxxx")
 }

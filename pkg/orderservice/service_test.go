@@ -66,7 +66,9 @@ func newShop(t *testing.T) *shop {
 
 type usersFunc func(ctx context.Context, id string) (userservice.User, error)
 
-func (f usersFunc) GetUser(ctx context.Context, id string) (userservice.User, error) { return f(ctx, id) }
+func (f usersFunc) GetUser(ctx context.Context, id string) (userservice.User, error) {
+	return f(ctx, id)
+}
 
 func (s *shop) getUser(ctx context.Context, id string) (userservice.User, error) {
 	if s.userDown.Load() {

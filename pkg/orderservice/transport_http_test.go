@@ -125,7 +125,9 @@ func TestHTTPDependencyUnavailableHasRetryAfter(t *testing.T) {
 	u, p := s.user(), s.product(300, 2)
 	s.orders = orderservice.NewService(s.store, usersFunc(s.getUser), s.faults,
 		orderservice.WithGates(gateFunc(func() error { return nil }),
-			gateFunc(func() error { return transport.DependencyUnavailable("product", 2500*time.Millisecond, errors.New("open")) })))
+			gateFunc(func() error {
+				return transport.DependencyUnavailable("product", 2500*time.Millisecond, errors.New("open"))
+			})))
 	srv := s.server()
 	status, header, body := post(t, srv.URL+"/v1/orders", "application/json",
 		`{"user_id":"`+u.ID+`","items":[{"product_id":"`+p.ID+`","quantity":1}]}`, nil)

@@ -99,4 +99,3 @@ func (s Set) ListUsers(ctx context.Context, after string, limit int) ([]User, st
 	resp, err := transport.Call[ListUsersResponse](ctx, s.ListUsersEndpoint, ListUsersRequest{After: after, Limit: limit})
 	return resp.Users, resp.Next, err
 }
-

@@ -1,0 +1,174 @@
+package userservice
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/kitshop/kitshop/transport"
+)
+
+// TestMain fails the package's tests if any goroutine outlives them: the
+// stores' connection pools, test servers and clients must all be closed.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// openSQLiteStore opens a fresh SQLite store in the test's temporary
+// directory, closed when the test ends.
+func openSQLiteStore(t testing.TB) *SQLStore {
+	t.Helper()
+	s, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
+	if err != nil {
+		t.Fatalf("OpenStore: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fixedNow is the clock of the tests' services.
+var fixedNow = time.Date(2025, 3, 1, 12, 30, 45, 123456789, time.FixedZone("CET", 3600))
+
+// newTestService is the service over a fresh SQLite store, hashing at the
+// lowest bcrypt cost so tests run fast.
+func newTestService(t testing.TB) (Service, *SQLStore) {
+	t.Helper()
+	store := openSQLiteStore(t)
+	return NewService(store, WithBcryptCost(bcrypt.MinCost), WithClock(func() time.Time { return fixedNow })), store
+}
+
+func validRequest(email string) CreateUserRequest {
+	return CreateUserRequest{Name: "Ada Lovelace", Email: email, Password: "analytical-engine"}
+}
+
+// logSink collects log output from any goroutine.
+type logSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// records decodes the JSON log lines written so far.
+func (s *logSink) records(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the bound passes.
+func eventually(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", bound, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// wantInvalid asserts err is a 400 invalid_argument naming field.
+func wantInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	var e *transport.Error
+	if !errors.As(err, &e) || e.Code != transport.CodeInvalidArgument || e.Status() != 400 {
+		t.Fatalf("error %v (%T), want invalid_argument on %s", err, err, field)
+	}
+	if !strings.HasPrefix(e.Message, field+": ") {
+		t.Fatalf("message %q does not name %s", e.Message, field)
+	}
+}
+
+// memStore is an in-memory Store, for tests that need to see or break what
+// the service hands to its store.
+type memStore struct {
+	mu     sync.Mutex
+	users  map[string]User
+	hashes map[string]string
+	keys   map[string]bool
+	err    error // returned by every call when set
+}
+
+func newMemStore() *memStore {
+	return &memStore{users: map[string]User{}, hashes: map[string]string{}, keys: map[string]bool{}}
+}
+
+func (m *memStore) CreateUser(_ context.Context, u User, hash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	if m.keys[strings.ToLower(u.Email)] {
+		return ErrAlreadyExists
+	}
+	m.keys[strings.ToLower(u.Email)] = true
+	m.users[u.ID], m.hashes[u.ID] = u, hash
+	return nil
+}
+
+func (m *memStore) GetUser(_ context.Context, id string) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return User{}, m.err
+	}
+	u, ok := m.users[id]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	return u, nil
+}
+
+func (m *memStore) ListUsers(_ context.Context, after string, limit int) ([]User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	var out []User
+	for _, u := range m.users {
+		if u.ID > after {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *memStore) Ping(context.Context) error { return m.err }
+func (m *memStore) Close() error               { return nil }
