@@ -2,11 +2,68 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"io"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/transport"
 )
 
-// RunProductService runs the product service until ctx ends.
+// RunProductService runs the product service until ctx ends, then shuts it
+// down gracefully: the HTTP server drains, the expiry sweeper stops, and
+// only then is the database closed. Configuration comes from args, then
+// getenv; logs go to stdout. It returns an error, one line, for bad
+// configuration or a failed start.
 func RunProductService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	return errors.New("productsvc: not built yet")
+	fl := NewFlags("productsvc", getenv, stdout)
+	common := commonFlags(fl, ":8082", "productsvc")
+	ttl := fl.Duration("reservation-ttl", "RESERVATION_TTL", productservice.DefaultReservationTTL,
+		"how long a reservation is held before it expires")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *common.healthcheck {
+		return healthcheck(ctx, *common.httpAddr)
+	}
+	logger, err := obs.NewLogger(stdout, *common.logFormat, "productsvc")
+	if err != nil {
+		return err
+	}
+	store, err := productservice.OpenStore(ctx, *common.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	sweepCtx, stopSweeper := context.WithCancel(context.WithoutCancel(ctx))
+	var sweeper sync.WaitGroup
+	sweeper.Go(func() {
+		productservice.RunExpirySweeper(sweepCtx, store, productservice.SweepInterval(*ttl), time.Now,
+			log.With(logger, "component", "sweeper"))
+	})
+	// Deferred after store.Close, so it runs first: the store outlives it.
+	defer func() {
+		stopSweeper()
+		sweeper.Wait()
+	}()
+
+	reg := obs.NewRegistry()
+	var svc productservice.Service = productservice.NewService(store,
+		productservice.WithReservationTTL(*ttl),
+		// No request can still own a claim twice its time limit old.
+		productservice.WithStaleClaimAfter(2**common.requestTimeout))
+	svc = productservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
+	svc = productservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+
+	handler := productservice.NewHTTPHandler(productservice.NewEndpointSet(svc), transport.Ops{
+		Logger:   log.With(logger, "component", "http"),
+		Metrics:  transport.NewHTTPMetrics(reg),
+		Ready:    pingReady(store.Ping),
+		Gatherer: reg,
+		Timeout:  *common.requestTimeout,
+	})
+	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
 }

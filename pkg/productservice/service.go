@@ -1,13 +1,33 @@
 // Package productservice is the product service: the catalogue, its stock,
 // and reservations of stock that orders confirm or release. It is layered
-// like userservice: service.go (no HTTP), store.go/store_sql.go,
-// endpoints.go, transport_http.go, client.go, middleware.go.
+// like userservice:
+//
+//   - service.go, validate.go, idempotency.go: the Service, its types,
+//     errors and business logic, with no HTTP in it;
+//   - store.go: the storage interface and its guarantees; store_sql*.go:
+//     the SQL adapter (SQLite or PostgreSQL), migrations/: its schema;
+//   - sweeper.go: the loop that expires held reservations past their TTL;
+//   - endpoints.go: one go-kit endpoint per method, in a Set that is itself
+//     a Service;
+//   - transport_http.go: the HTTP JSON server; client.go: the HTTP client,
+//     which returns a Service;
+//   - middleware.go: typed logging and instrumenting service middleware.
+//
+// Reserve is idempotent by key in two phases: the key is claimed in a
+// short transaction of its own (so a repeat in flight sees
+// ErrRequestInProgress), then the stock is taken and the outcome recorded
+// in one transaction. A claim older than the stale bound
+// (WithStaleClaimAfter, 2x the longest request) is taken over, so a crash
+// mid-request does not lock its key forever; the former owner can then no
+// longer record an outcome, so stock is never taken twice for one key.
 package productservice
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -116,3 +136,167 @@ const (
 	ProductIDPrefix     = "prd"
 	ReservationIDPrefix = "rsv"
 )
+
+// Validation limits.
+const (
+	MaxNameLength        = 200 // characters
+	MaxReservationItems  = 100 // lines of one reservation
+	MaxIdempotencyKeyLen = 200 // bytes
+	MaxReferenceLength   = 200 // bytes of an order_id or product_id
+)
+
+// IdempotencyKeyHeader carries ReserveRequest.IdempotencyKey.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// Defaults of the options.
+const (
+	DefaultReservationTTL = 30 * time.Second
+	// DefaultStaleClaimAfter is twice the default REQUEST_TIMEOUT (5s): no
+	// live request can still own a claim that old, so a claim left behind
+	// by a crash is taken over rather than locking its key forever.
+	DefaultStaleClaimAfter = 10 * time.Second
+)
+
+// Option configures the service.
+type Option func(*service)
+
+// WithReservationTTL sets how long a reservation is held before it expires
+// (default 30s).
+func WithReservationTTL(ttl time.Duration) Option { return func(s *service) { s.ttl = ttl } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(s *service) { s.now = now } }
+
+// WithStaleClaimAfter sets how old an in-progress idempotency claim must be
+// before a repeat of its request takes it over instead of getting
+// ErrRequestInProgress (default DefaultStaleClaimAfter). Set it to at least
+// twice the longest a request may run.
+func WithStaleClaimAfter(d time.Duration) Option { return func(s *service) { s.staleAfter = d } }
+
+type service struct {
+	store      Store
+	ttl        time.Duration
+	staleAfter time.Duration
+	now        func() time.Time
+}
+
+// NewService returns the product service's business logic over store.
+func NewService(store Store, opts ...Option) Service {
+	s := &service{store: store, ttl: DefaultReservationTTL, staleAfter: DefaultStaleClaimAfter, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// clock is the service's current time at the storage precision.
+func (s *service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *service) CreateProduct(ctx context.Context, req CreateProductRequest) (Product, error) {
+	if err := validateCreateProduct(req); err != nil {
+		return Product{}, err
+	}
+	p := Product{
+		ID:         ids.New(ProductIDPrefix),
+		Name:       req.Name,
+		PriceCents: req.PriceCents,
+		Stock:      req.Stock,
+		CreatedAt:  s.clock(),
+	}
+	if err := s.store.CreateProduct(ctx, p); err != nil {
+		return Product{}, err
+	}
+	return p, nil
+}
+
+func (s *service) GetProduct(ctx context.Context, id string) (Product, error) {
+	if !ids.Valid(ProductIDPrefix, id) {
+		return Product{}, ErrNotFound
+	}
+	return s.store.GetProduct(ctx, id)
+}
+
+func (s *service) ListProducts(ctx context.Context, after string, limit int) ([]Product, string, error) {
+	if err := validateLimit(limit); err != nil {
+		return nil, "", err
+	}
+	products, err := s.store.ListProducts(ctx, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(products) > limit {
+		return products[:limit], products[limit-1].ID, nil
+	}
+	return products, "", nil
+}
+
+// Reserve runs in two phases so that a request in flight is visible to its
+// repeats: it claims the idempotency key (its own short transaction), then
+// takes the stock and records the outcome in one transaction. A claim whose
+// work failed for an internal reason is dropped, so a retry can proceed.
+func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation, error) {
+	if err := validateReserve(req); err != nil {
+		return Reservation{}, err
+	}
+	now := s.clock()
+	claim, err := s.store.ClaimIdempotencyKey(ctx, req.IdempotencyKey, requestHash(req), now, now.Add(-s.staleAfter))
+	if err != nil {
+		return Reservation{}, err
+	}
+	if claim.Completed {
+		return claim.Reservation, claim.Err
+	}
+	r := Reservation{
+		ID:        ids.New(ReservationIDPrefix),
+		OrderID:   req.OrderID,
+		Items:     make([]ReservedItem, len(req.Items)),
+		Status:    StatusHeld,
+		ExpiresAt: now.Add(s.ttl),
+	}
+	for i, it := range req.Items {
+		r.Items[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	r, err = s.store.Reserve(ctx, claim, r, now)
+	if err != nil && transport.AsError(err).Code == transport.CodeInternal {
+		// The caller's context may be what failed: drop the claim anyway.
+		dropCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if dropErr := s.store.DropClaim(dropCtx, claim); dropErr != nil {
+			err = fmt.Errorf("%w (and dropping the idempotency claim: %v)", err, dropErr)
+		}
+	}
+	return r, err
+}
+
+func (s *service) ConfirmReservation(ctx context.Context, id string) (Reservation, error) {
+	if !ids.Valid(ReservationIDPrefix, id) {
+		return Reservation{}, ErrNotFound
+	}
+	return s.store.ConfirmReservation(ctx, id, s.clock())
+}
+
+func (s *service) ReleaseReservation(ctx context.Context, id string) error {
+	if !ids.Valid(ReservationIDPrefix, id) {
+		return ErrNotFound
+	}
+	return s.store.ReleaseReservation(ctx, id, s.clock())
+}
+
+func (s *service) ListReservations(ctx context.Context, status, after string, limit int) ([]Reservation, string, error) {
+	switch status {
+	case "", StatusHeld, StatusConfirmed, StatusReleased, StatusExpired:
+	default:
+		return nil, "", transport.InvalidArgument("status", "must be one of held, confirmed, released, expired")
+	}
+	if err := validateLimit(limit); err != nil {
+		return nil, "", err
+	}
+	rs, err := s.store.ListReservations(ctx, status, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rs) > limit {
+		return rs[:limit], rs[limit-1].ID, nil
+	}
+	return rs, "", nil
+}

@@ -1,0 +1,139 @@
+package productservice
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kitshop/kitshop/transport"
+)
+
+// t0 is the fake clock's start: a fixed instant, so tests do not depend on
+// the machine's time.
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fakeClock is a clock that only moves when told.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: t0} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// openSQLite opens a fresh SQLite store in a temporary directory.
+func openSQLite(t *testing.T) Store {
+	t.Helper()
+	store, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "products.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// mustCreateProduct creates a product through svc.
+func mustCreateProduct(t *testing.T, svc Service, name string, price, stock int64) Product {
+	t.Helper()
+	p, err := svc.CreateProduct(context.Background(), CreateProductRequest{Name: name, PriceCents: price, Stock: stock})
+	if err != nil {
+		t.Fatalf("create product %s: %v", name, err)
+	}
+	return p
+}
+
+// stockOf reads a product's stock through svc.
+func stockOf(t *testing.T, svc Service, id string) int64 {
+	t.Helper()
+	p, err := svc.GetProduct(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get product %s: %v", id, err)
+	}
+	return p.Stock
+}
+
+// reserveOne reserves qty of product under key for an order.
+func reserveOne(ctx context.Context, svc Service, key, productID string, qty int64) (Reservation, error) {
+	return svc.Reserve(ctx, ReserveRequest{
+		IdempotencyKey: key,
+		OrderID:        "ord_" + key,
+		Items:          []ReserveItem{{ProductID: productID, Quantity: qty}},
+	})
+}
+
+// wantCode fails unless err is a *transport.Error with code (and so
+// matches every sentinel of that code under errors.Is).
+func wantCode(t *testing.T, err error, code transport.Code) *transport.Error {
+	t.Helper()
+	var e *transport.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v (%T), want a *transport.Error with code %s", err, err, code)
+	}
+	if e.Code != code {
+		t.Fatalf("error code = %s (%v), want %s", e.Code, err, code)
+	}
+	return e
+}
+
+// reservedQuantities sums, per product, the quantities of the reservations
+// listed with the given statuses (through the operator view, all pages).
+func reservedQuantities(t *testing.T, svc Service, statuses ...string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, status := range statuses {
+		after := ""
+		for {
+			rs, next, err := svc.ListReservations(context.Background(), status, after, transport.MaxPageLimit)
+			if err != nil {
+				t.Fatalf("list reservations: %v", err)
+			}
+			for _, r := range rs {
+				for _, it := range r.Items {
+					out[it.ProductID] += it.Quantity
+				}
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+	}
+	return out
+}
+
+// checkStockInvariant checks the contract's conservation law for product:
+// initial stock = current stock + quantities of held and confirmed
+// reservations.
+func checkStockInvariant(t *testing.T, svc Service, productID string, initial int64) {
+	t.Helper()
+	held := reservedQuantities(t, svc, StatusHeld, StatusConfirmed)[productID]
+	if cur := stockOf(t, svc, productID); cur+held != initial {
+		t.Fatalf("product %s: stock %d + held/confirmed %d = %d, want initial %d", productID, cur, held, cur+held, initial)
+	}
+}
+
+// waitFor polls cond until it holds or the bound passes.
+func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s", bound, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

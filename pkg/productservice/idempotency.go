@@ -1,0 +1,46 @@
+package productservice
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/kitshop/kitshop/transport"
+)
+
+// requestHash fingerprints what a Reserve request asks for (the order and
+// its lines, in order), so that a key reused with other contents is told
+// apart from a retry. The key itself is not part of it.
+func requestHash(req ReserveRequest) string {
+	body, _ := json.Marshal(struct {
+		OrderID string        `json:"order_id"`
+		Items   []ReserveItem `json:"items"`
+	}{req.OrderID, req.Items})
+	sum := sha256.Sum256(append([]byte("reserve.v1\n"), body...))
+	return hex.EncodeToString(sum[:])
+}
+
+// replayableErrors are the business outcomes of Reserve that are recorded
+// under an idempotency key and replayed, by code. Everything else (bad
+// input is rejected before the key is claimed; internal errors drop the
+// claim) is not recorded.
+var replayableErrors = map[transport.Code]*transport.Error{
+	transport.CodeInsufficientStock: ErrInsufficientStock,
+	transport.CodeUnknownProduct:    ErrUnknownProduct,
+}
+
+// recordableError returns err as a business error to record, if it is one.
+func recordableError(err error) (*transport.Error, bool) {
+	e := transport.AsError(err)
+	_, ok := replayableErrors[e.Code]
+	return e, ok
+}
+
+// replayError rebuilds a recorded business error: the same code and
+// message as first returned.
+func replayError(code, message string) error {
+	if sentinel, ok := replayableErrors[transport.Code(code)]; ok {
+		return sentinel.WithMessage("%s", message)
+	}
+	return transport.NewError(transport.Code(code), "%s", message)
+}

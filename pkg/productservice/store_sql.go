@@ -1,0 +1,134 @@
+package productservice
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/kitshop/kitshop/internal/sqldb"
+	"github.com/kitshop/kitshop/transport"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is the product service's schema, applied by OpenStore.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	return sub
+}
+
+// SQLStore is the Store on SQLite or PostgreSQL. Its guarantees rest on
+// conditional UPDATEs whose affected-row count decides (stock >= quantity,
+// status = 'held', claim_token = ours), never on a read followed by a
+// write, so they hold on PostgreSQL's READ COMMITTED as well as on SQLite,
+// whose transactions hold the write lock from BEGIN.
+type SQLStore struct {
+	db *sqldb.DB
+}
+
+// OpenStore opens (creating and migrating as needed) the database at url:
+// "sqlite:PATH" or "postgres://...".
+func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
+	db, err := sqldb.Open(ctx, url, Migrations())
+	if err != nil {
+		return nil, fmt.Errorf("product store: %w", err)
+	}
+	return &SQLStore{db: db}, nil
+}
+
+// CreateProduct implements Store.
+func (s *SQLStore) CreateProduct(ctx context.Context, p Product) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(
+		`INSERT INTO products (id, name, price_cents, stock, created_at) VALUES (?, ?, ?, ?, ?)`),
+		p.ID, p.Name, p.PriceCents, p.Stock, p.CreatedAt.UnixMicro())
+	if err != nil {
+		return transport.Internal(fmt.Errorf("insert product: %w", err))
+	}
+	return nil
+}
+
+// GetProduct implements Store.
+func (s *SQLStore) GetProduct(ctx context.Context, id string) (Product, error) {
+	row := s.db.QueryRowContext(ctx, s.db.Rebind(
+		`SELECT id, name, price_cents, stock, created_at FROM products WHERE id = ?`), id)
+	p, err := scanProduct(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Product{}, ErrNotFound
+	}
+	if err != nil {
+		return Product{}, transport.Internal(fmt.Errorf("get product: %w", err))
+	}
+	return p, nil
+}
+
+// ListProducts implements Store.
+func (s *SQLStore) ListProducts(ctx context.Context, after string, limit int) ([]Product, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
+		`SELECT id, name, price_cents, stock, created_at FROM products WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, transport.Internal(fmt.Errorf("list products: %w", err))
+	}
+	defer rows.Close()
+	products := make([]Product, 0, min(limit, 64))
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, transport.Internal(fmt.Errorf("list products: %w", err))
+		}
+		products = append(products, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, transport.Internal(fmt.Errorf("list products: %w", err))
+	}
+	return products, nil
+}
+
+// Ping implements Store.
+func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements Store.
+func (s *SQLStore) Close() error { return s.db.Close() }
+
+func scanProduct(row interface{ Scan(...any) error }) (Product, error) {
+	var p Product
+	var created int64
+	if err := row.Scan(&p.ID, &p.Name, &p.PriceCents, &p.Stock, &created); err != nil {
+		return Product{}, err
+	}
+	p.CreatedAt = time.UnixMicro(created).UTC()
+	return p, nil
+}
+
+// inTx runs fn in a transaction. The service's typed errors come back as
+// they are; anything else is an internal error about what.
+func (s *SQLStore) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	err := s.db.InTx(ctx, fn)
+	if err == nil {
+		return nil
+	}
+	var typed *transport.Error
+	if errors.As(err, &typed) {
+		return err
+	}
+	return transport.Internal(fmt.Errorf("%s: %w", what, err))
+}
+
+// exec runs a statement in tx and returns how many rows it changed.
+func (s *SQLStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, s.db.Rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

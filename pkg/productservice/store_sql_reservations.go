@@ -1,0 +1,233 @@
+package productservice
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kitshop/kitshop/transport"
+)
+
+// Reserve implements Store.
+func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now time.Time) (Reservation, error) {
+	out := r
+	out.Items = append([]ReservedItem(nil), r.Items...)
+	var bizErr *transport.Error
+	err := s.inTx(ctx, "reserve", func(tx *sql.Tx) error {
+		// A savepoint lets a refused item undo the items before it while the
+		// refusal itself is still recorded, in this same transaction.
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT take_stock`); err != nil {
+			return err
+		}
+		for _, i := range inProductOrder(out.Items) {
+			price, err := s.takeStock(ctx, tx, out.Items[i])
+			if err != nil {
+				e, ok := recordableError(err)
+				if !ok {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT take_stock`); err != nil {
+					return err
+				}
+				bizErr = e
+				return s.recordOutcome(ctx, tx, claim, "", bizErr, now)
+			}
+			out.Items[i].UnitPriceCents = price
+		}
+		if err := s.insertReservation(ctx, tx, out, now); err != nil {
+			return err
+		}
+		return s.recordOutcome(ctx, tx, claim, out.ID, nil, now)
+	})
+	switch {
+	case err != nil:
+		return Reservation{}, err
+	case bizErr != nil:
+		return Reservation{}, bizErr
+	}
+	return out, nil
+}
+
+// takeStock takes item's quantity from its product if there is enough,
+// and returns the product's price; the conditional UPDATE is what keeps
+// stock from going negative under any concurrency.
+func (s *SQLStore) takeStock(ctx context.Context, tx *sql.Tx, item ReservedItem) (int64, error) {
+	n, err := s.exec(ctx, tx, `UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?`,
+		item.Quantity, item.ProductID, item.Quantity)
+	if err != nil {
+		return 0, err
+	}
+	if n == 1 {
+		var price int64
+		err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT price_cents FROM products WHERE id = ?`), item.ProductID).Scan(&price)
+		return price, err
+	}
+	var left int64
+	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT stock FROM products WHERE id = ?`), item.ProductID).Scan(&left)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrUnknownProduct.WithMessage("unknown product %q", item.ProductID)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, ErrInsufficientStock.WithMessage("insufficient stock for product %s: %d left, %d requested",
+		item.ProductID, left, item.Quantity)
+}
+
+func (s *SQLStore) insertReservation(ctx context.Context, tx *sql.Tx, r Reservation, now time.Time) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.OrderID, r.Status, now.UnixMicro(), r.ExpiresAt.UnixMicro(), now.UnixMicro()); err != nil {
+		return fmt.Errorf("insert reservation: %w", err)
+	}
+	for i, it := range r.Items {
+		if _, err := s.exec(ctx, tx, `INSERT INTO reservation_items (reservation_id, line, product_id, quantity, unit_price_cents)
+			VALUES (?, ?, ?, ?, ?)`, r.ID, i, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
+			return fmt.Errorf("insert reservation item: %w", err)
+		}
+	}
+	return nil
+}
+
+// ConfirmReservation implements Store.
+func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.Time) (Reservation, error) {
+	var out Reservation
+	expiredNow := false
+	err := s.inTx(ctx, "confirm reservation", func(tx *sql.Tx) error {
+		n, err := s.exec(ctx, tx, `UPDATE reservations SET status = 'confirmed', updated_at = ?
+			WHERE id = ? AND status = 'held' AND expires_at > ?`, now.UnixMicro(), id, now.UnixMicro())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			status, err := s.reservationStatus(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if status == StatusHeld {
+				// Held past its expiry: the sweeper has not come by yet.
+				if expiredNow, err = s.endHold(ctx, tx, id, StatusExpired, now); err != nil || expiredNow {
+					return err
+				}
+				if status, err = s.reservationStatus(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			if status != StatusConfirmed {
+				return ErrReservationExpired
+			}
+		}
+		rs, err := s.loadReservations(ctx, tx, `SELECT id, order_id, status, expires_at FROM reservations WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		out = rs[0]
+		return nil
+	})
+	switch {
+	case err != nil:
+		return Reservation{}, err
+	case expiredNow:
+		return Reservation{}, ErrReservationExpired
+	}
+	return out, nil
+}
+
+// ReleaseReservation implements Store.
+func (s *SQLStore) ReleaseReservation(ctx context.Context, id string, now time.Time) error {
+	return s.inTx(ctx, "release reservation", func(tx *sql.Tx) error {
+		released, err := s.endHold(ctx, tx, id, StatusReleased, now)
+		if err != nil || released {
+			return err
+		}
+		status, err := s.reservationStatus(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch status {
+		case StatusConfirmed:
+			return ErrAlreadyConfirmed
+		case StatusReleased, StatusExpired:
+			return nil
+		}
+		return fmt.Errorf("reservation %s: still %s after its release", id, status)
+	})
+}
+
+// ExpireReservations implements Store. Each reservation is expired in its
+// own short transaction, so the sweeper never holds the write lock (or, on
+// PostgreSQL, the locks of many products) for long.
+func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, error) {
+	const batch = 100
+	total := 0
+	for {
+		due, err := s.queryIDs(ctx, s.db, `SELECT id FROM reservations WHERE status = 'held' AND expires_at <= ?
+			ORDER BY expires_at, id LIMIT ?`, now.UnixMicro(), batch)
+		if err != nil {
+			return total, transport.Internal(fmt.Errorf("expire reservations: %w", err))
+		}
+		for _, id := range due {
+			var expired bool
+			err := s.inTx(ctx, "expire reservation", func(tx *sql.Tx) error {
+				expired, err = s.endHold(ctx, tx, id, StatusExpired, now)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			if expired {
+				total++
+			}
+		}
+		if len(due) < batch {
+			return total, nil
+		}
+	}
+}
+
+// endHold moves reservation id from held to status and gives its stock
+// back, in tx. It reports false, changing nothing, when the reservation
+// was not held: the status condition makes the stock come back once.
+func (s *SQLStore) endHold(ctx context.Context, tx *sql.Tx, id, status string, now time.Time) (bool, error) {
+	n, err := s.exec(ctx, tx, `UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = 'held'`,
+		status, now.UnixMicro(), id)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	items, err := s.loadItems(ctx, tx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	for _, i := range inProductOrder(items[id]) {
+		it := items[id][i]
+		if _, err := s.exec(ctx, tx, `UPDATE products SET stock = stock + ? WHERE id = ?`, it.Quantity, it.ProductID); err != nil {
+			return false, fmt.Errorf("give stock back: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// reservationStatus returns the status of reservation id, or ErrNotFound.
+func (s *SQLStore) reservationStatus(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var status string
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT status FROM reservations WHERE id = ?`), id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return status, err
+}
+
+// inProductOrder returns the indexes of items sorted by product ID: every
+// transaction that changes several products' stock does so in this one
+// order, so that on PostgreSQL two of them cannot deadlock on row locks.
+func inProductOrder(items []ReservedItem) []int {
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].ProductID, items[b].ProductID) })
+	return order
+}
