@@ -17,6 +17,7 @@ import (
 // the default.
 type Flags struct {
 	fs      *flag.FlagSet
+	output  io.Writer
 	getenv  func(string) string
 	envs    map[string]string // flag name -> env name
 	invalid []error
@@ -26,7 +27,7 @@ type Flags struct {
 func NewFlags(program string, getenv func(string) string, output io.Writer) *Flags {
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
 	fs.SetOutput(output)
-	return &Flags{fs: fs, getenv: getenv, envs: map[string]string{}}
+	return &Flags{fs: fs, output: output, getenv: getenv, envs: map[string]string{}}
 }
 
 // String defines a string flag with an environment fallback.
@@ -60,18 +61,24 @@ func (f *Flags) Float(name, env string, def float64, usage string) *float64 {
 // Parse parses args, then fills every flag not given from its environment
 // variable. Errors name the flag or variable and the bad value, in one line.
 func (f *Flags) Parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	// The flag package prints the whole usage on any error; a bad setting
+	// deserves one line, so usage is printed only when asked for.
+	f.fs.SetOutput(io.Discard)
+	err := f.fs.Parse(args)
+	f.fs.SetOutput(f.output)
+	if errors.Is(err, flag.ErrHelp) {
+		f.fs.Usage()
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("bad arguments: %w", err)
 	}
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
 	given := map[string]bool{}
+	err = nil
 	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	var err error
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		env := f.envs[fl.Name]
 		if err != nil || given[fl.Name] || env == "" {

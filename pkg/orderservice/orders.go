@@ -71,6 +71,7 @@ const (
 	MaxItems          = 100
 	MaxQuantity       = 1_000_000
 	MaxIdempotencyKey = 200
+	MaxIDLength       = 200 // bytes of user_id and product_id
 )
 
 // CreateOrder implements Service.
@@ -244,6 +245,9 @@ func validateCreate(req CreateOrderRequest) error {
 	if req.UserID == "" {
 		return transport.InvalidArgument("user_id", "is required")
 	}
+	if len(req.UserID) > MaxIDLength {
+		return transport.InvalidArgument("user_id", "must be at most %d bytes", MaxIDLength)
+	}
 	if len(req.Items) == 0 {
 		return transport.InvalidArgument("items", "must hold at least one item")
 	}
@@ -256,6 +260,8 @@ func validateCreate(req CreateOrderRequest) error {
 		switch {
 		case it.ProductID == "":
 			return transport.InvalidArgument(field+".product_id", "is required")
+		case len(it.ProductID) > MaxIDLength:
+			return transport.InvalidArgument(field+".product_id", "must be at most %d bytes", MaxIDLength)
 		case seen[it.ProductID]:
 			return transport.InvalidArgument(field+".product_id", "repeats product %s: list each product once", it.ProductID)
 		case it.Quantity <= 0:

@@ -54,6 +54,8 @@ func TestCreateOrderValidation(t *testing.T) {
 		{"huge quantity", order("usr_x", "", line(p, orderservice.MaxQuantity+1)), "items[0].quantity"},
 		{"no product", order("usr_x", "", orderservice.OrderLine{Quantity: 1}), "items[0].product_id"},
 		{"repeated product", order("usr_x", "", line(p, 1), line(p, 2)), "items[1].product_id"},
+		{"long product id", order("usr_x", "", orderservice.OrderLine{ProductID: strings.Repeat("p", 201), Quantity: 1}), "items[0].product_id"},
+		{"long user id", order(strings.Repeat("u", 201), "", line(p, 1)), "user_id"},
 		{"long key", order("usr_x", strings.Repeat("k", 201), line(p, 1)), "Idempotency-Key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
