@@ -205,3 +205,14 @@ func DecodeListResponse[T any](resp *http.Response) ([]T, string, error) {
 	}
 	return body.Items, next, nil
 }
+
+// Chain composes endpoint middleware, the first outermost, into one; with
+// none it is the identity. Every service's NewEndpointSet uses it.
+func Chain(mw ...endpoint.Middleware) endpoint.Middleware {
+	return func(e endpoint.Endpoint) endpoint.Endpoint {
+		for i := len(mw) - 1; i >= 0; i-- {
+			e = mw[i](e)
+		}
+		return e
+	}
+}

@@ -3,21 +3,6 @@
 // settings.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/kitshop/kitshop/internal/cli"
 
-	"github.com/kitshop/kitshop/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.RunGateway(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(cli.ExitCode(err))
-	}
-}
+func main() { cli.Main("gateway", cli.RunGateway) }

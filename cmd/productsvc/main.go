@@ -1,21 +1,6 @@
 // Command productsvc runs the product service. See README.md for its settings.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/kitshop/kitshop/internal/cli"
 
-	"github.com/kitshop/kitshop/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.RunProductService(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "productsvc:", err)
-		os.Exit(cli.ExitCode(err))
-	}
-}
+func main() { cli.Main("productsvc", cli.RunProductService) }

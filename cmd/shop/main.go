@@ -4,21 +4,6 @@
 // process. See README.md.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/kitshop/kitshop/internal/cli"
 
-	"github.com/kitshop/kitshop/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.RunShop(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "shop:", err)
-		os.Exit(cli.ExitCode(err))
-	}
-}
+func main() { cli.Main("shop", cli.RunShop) }

@@ -23,12 +23,7 @@ type Set struct {
 // NewEndpointSet wraps every method of svc in an endpoint, each passed
 // through mw (outermost first).
 func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
-	chain := func(e endpoint.Endpoint) endpoint.Endpoint {
-		for i := len(mw) - 1; i >= 0; i-- {
-			e = mw[i](e)
-		}
-		return e
-	}
+	chain := transport.Chain(mw...)
 	return Set{
 		CreateProductEndpoint:      chain(MakeCreateProductEndpoint(svc)),
 		GetProductEndpoint:         chain(MakeGetProductEndpoint(svc)),

@@ -7,7 +7,6 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // Middleware decorates a Service.
@@ -24,52 +23,43 @@ type loggingMiddleware struct {
 	next   Service
 }
 
-func (mw loggingMiddleware) log(ctx context.Context, method string, begin time.Time, err error, kv ...any) {
-	kv = append([]any{"method", method, "request_id", transport.RequestID(ctx), "outcome", obs.Outcome(err),
-		"took", time.Since(begin).String()}, kv...)
-	if err != nil && obs.Outcome(err) == string(transport.CodeInternal) {
-		kv = append(kv, "err", err.Error())
-	}
-	_ = mw.logger.Log(kv...)
-}
-
 func (mw loggingMiddleware) CreateProduct(ctx context.Context, req CreateProductRequest) (p Product, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "CreateProduct", begin, err, "id", p.ID) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "CreateProduct", begin, err, "id", p.ID) }(time.Now())
 	return mw.next.CreateProduct(ctx, req)
 }
 
 func (mw loggingMiddleware) GetProduct(ctx context.Context, id string) (p Product, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "GetProduct", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "GetProduct", begin, err, "id", id) }(time.Now())
 	return mw.next.GetProduct(ctx, id)
 }
 
 func (mw loggingMiddleware) ListProducts(ctx context.Context, after string, limit int) (products []Product, next string, err error) {
 	defer func(begin time.Time) {
-		mw.log(ctx, "ListProducts", begin, err, "limit", limit, "count", len(products))
+		obs.LogCall(ctx, mw.logger, "ListProducts", begin, err, "limit", limit, "count", len(products))
 	}(time.Now())
 	return mw.next.ListProducts(ctx, after, limit)
 }
 
 func (mw loggingMiddleware) Reserve(ctx context.Context, req ReserveRequest) (r Reservation, err error) {
 	defer func(begin time.Time) {
-		mw.log(ctx, "Reserve", begin, err, "order_id", req.OrderID, "items", len(req.Items), "id", r.ID)
+		obs.LogCall(ctx, mw.logger, "Reserve", begin, err, "order_id", req.OrderID, "items", len(req.Items), "id", r.ID)
 	}(time.Now())
 	return mw.next.Reserve(ctx, req)
 }
 
 func (mw loggingMiddleware) ConfirmReservation(ctx context.Context, id string) (r Reservation, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "ConfirmReservation", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "ConfirmReservation", begin, err, "id", id) }(time.Now())
 	return mw.next.ConfirmReservation(ctx, id)
 }
 
 func (mw loggingMiddleware) ReleaseReservation(ctx context.Context, id string) (err error) {
-	defer func(begin time.Time) { mw.log(ctx, "ReleaseReservation", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "ReleaseReservation", begin, err, "id", id) }(time.Now())
 	return mw.next.ReleaseReservation(ctx, id)
 }
 
 func (mw loggingMiddleware) ListReservations(ctx context.Context, status, after string, limit int) (rs []Reservation, next string, err error) {
 	defer func(begin time.Time) {
-		mw.log(ctx, "ListReservations", begin, err, "status", status, "limit", limit, "count", len(rs))
+		obs.LogCall(ctx, mw.logger, "ListReservations", begin, err, "status", status, "limit", limit, "count", len(rs))
 	}(time.Now())
 	return mw.next.ListReservations(ctx, status, after, limit)
 }
@@ -85,41 +75,37 @@ type instrumentingMiddleware struct {
 	next     Service
 }
 
-func (mw instrumentingMiddleware) observe(method string, begin time.Time, err error) {
-	mw.duration.With("method", method, "outcome", obs.Outcome(err)).Observe(time.Since(begin).Seconds())
-}
-
 func (mw instrumentingMiddleware) CreateProduct(ctx context.Context, req CreateProductRequest) (p Product, err error) {
-	defer func(begin time.Time) { mw.observe("CreateProduct", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "CreateProduct", begin, err) }(time.Now())
 	return mw.next.CreateProduct(ctx, req)
 }
 
 func (mw instrumentingMiddleware) GetProduct(ctx context.Context, id string) (p Product, err error) {
-	defer func(begin time.Time) { mw.observe("GetProduct", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "GetProduct", begin, err) }(time.Now())
 	return mw.next.GetProduct(ctx, id)
 }
 
 func (mw instrumentingMiddleware) ListProducts(ctx context.Context, after string, limit int) (products []Product, next string, err error) {
-	defer func(begin time.Time) { mw.observe("ListProducts", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ListProducts", begin, err) }(time.Now())
 	return mw.next.ListProducts(ctx, after, limit)
 }
 
 func (mw instrumentingMiddleware) Reserve(ctx context.Context, req ReserveRequest) (r Reservation, err error) {
-	defer func(begin time.Time) { mw.observe("Reserve", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "Reserve", begin, err) }(time.Now())
 	return mw.next.Reserve(ctx, req)
 }
 
 func (mw instrumentingMiddleware) ConfirmReservation(ctx context.Context, id string) (r Reservation, err error) {
-	defer func(begin time.Time) { mw.observe("ConfirmReservation", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ConfirmReservation", begin, err) }(time.Now())
 	return mw.next.ConfirmReservation(ctx, id)
 }
 
 func (mw instrumentingMiddleware) ReleaseReservation(ctx context.Context, id string) (err error) {
-	defer func(begin time.Time) { mw.observe("ReleaseReservation", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ReleaseReservation", begin, err) }(time.Now())
 	return mw.next.ReleaseReservation(ctx, id)
 }
 
 func (mw instrumentingMiddleware) ListReservations(ctx context.Context, status, after string, limit int) (rs []Reservation, next string, err error) {
-	defer func(begin time.Time) { mw.observe("ListReservations", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ListReservations", begin, err) }(time.Now())
 	return mw.next.ListReservations(ctx, status, after, limit)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // Middleware decorates a Service.
@@ -25,27 +24,20 @@ type loggingMiddleware struct {
 	next   Service
 }
 
-func (mw loggingMiddleware) log(ctx context.Context, method string, begin time.Time, err error, kv ...any) {
-	kv = append([]any{"method", method, "request_id", transport.RequestID(ctx), "outcome", obs.Outcome(err),
-		"took", time.Since(begin).String()}, kv...)
-	if err != nil && obs.Outcome(err) == string(transport.CodeInternal) {
-		kv = append(kv, "err", err.Error())
-	}
-	_ = mw.logger.Log(kv...)
-}
-
 func (mw loggingMiddleware) CreateUser(ctx context.Context, req CreateUserRequest) (u User, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "CreateUser", begin, err, "id", u.ID) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "CreateUser", begin, err, "id", u.ID) }(time.Now())
 	return mw.next.CreateUser(ctx, req)
 }
 
 func (mw loggingMiddleware) GetUser(ctx context.Context, id string) (u User, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "GetUser", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "GetUser", begin, err, "id", id) }(time.Now())
 	return mw.next.GetUser(ctx, id)
 }
 
 func (mw loggingMiddleware) ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error) {
-	defer func(begin time.Time) { mw.log(ctx, "ListUsers", begin, err, "limit", limit, "count", len(users)) }(time.Now())
+	defer func(begin time.Time) {
+		obs.LogCall(ctx, mw.logger, "ListUsers", begin, err, "limit", limit, "count", len(users))
+	}(time.Now())
 	return mw.next.ListUsers(ctx, after, limit)
 }
 
@@ -60,21 +52,17 @@ type instrumentingMiddleware struct {
 	next     Service
 }
 
-func (mw instrumentingMiddleware) observe(method string, begin time.Time, err error) {
-	mw.duration.With("method", method, "outcome", obs.Outcome(err)).Observe(time.Since(begin).Seconds())
-}
-
 func (mw instrumentingMiddleware) CreateUser(ctx context.Context, req CreateUserRequest) (u User, err error) {
-	defer func(begin time.Time) { mw.observe("CreateUser", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "CreateUser", begin, err) }(time.Now())
 	return mw.next.CreateUser(ctx, req)
 }
 
 func (mw instrumentingMiddleware) GetUser(ctx context.Context, id string) (u User, err error) {
-	defer func(begin time.Time) { mw.observe("GetUser", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "GetUser", begin, err) }(time.Now())
 	return mw.next.GetUser(ctx, id)
 }
 
 func (mw instrumentingMiddleware) ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error) {
-	defer func(begin time.Time) { mw.observe("ListUsers", begin, err) }(time.Now())
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ListUsers", begin, err) }(time.Now())
 	return mw.next.ListUsers(ctx, after, limit)
 }
