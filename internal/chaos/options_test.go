@@ -1,0 +1,153 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kitshop/kitshop/internal/procs"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, o Options)
+	}{
+		{name: "defaults", args: []string{"-experiment", "kill-user"}, check: func(t *testing.T, o Options) {
+			if o.Duration != DefaultDuration || o.Rate != DefaultRate || o.ReportDir != DefaultReportDir || o.Seed != DefaultSeed {
+				t.Errorf("defaults = %+v", o)
+			}
+			if len(o.Experiments) != 1 || o.Experiments[0].Name != "kill-user" {
+				t.Errorf("experiments = %v", o.Experiments)
+			}
+		}},
+		{name: "all", args: []string{"-experiment", "all", "-duration", "8s", "-rate", "40", "-report", "x"}, check: func(t *testing.T, o Options) {
+			if len(o.Experiments) != len(experiments()) || o.Duration != 8*time.Second || o.Rate != 40 || o.ReportDir != "x" {
+				t.Errorf("options = %+v", o)
+			}
+		}},
+		{name: "list needs no experiment", args: []string{"-list"}, check: func(t *testing.T, o Options) {
+			if !o.List {
+				t.Error("List not set")
+			}
+		}},
+		{name: "no experiment", args: nil, wantErr: "-experiment is required"},
+		{name: "unknown experiment", args: []string{"-experiment", "kill-everything"}, wantErr: `unknown experiment "kill-everything"`},
+		{name: "duration too short", args: []string{"-experiment", "kill-user", "-duration", "1s"}, wantErr: "-duration 1s out of range"},
+		{name: "duration negative", args: []string{"-experiment", "kill-user", "-duration", "-5s"}, wantErr: "out of range"},
+		{name: "duration unparsable", args: []string{"-experiment", "kill-user", "-duration", "soon"}, wantErr: "invalid value"},
+		{name: "rate zero", args: []string{"-experiment", "kill-user", "-rate", "0"}, wantErr: "-rate 0 out of range"},
+		{name: "rate too high", args: []string{"-experiment", "kill-user", "-rate", "5000"}, wantErr: "out of range"},
+		{name: "empty report dir", args: []string{"-experiment", "kill-user", "-report", ""}, wantErr: "-report is empty"},
+		{name: "stray argument", args: []string{"-experiment", "kill-user", "extra"}, wantErr: `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			o, err := parseOptions(tt.args, &stderr)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+func TestSettingsFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	s, err := settingsFromEnv(env(nil))
+	if err != nil || s != defaultSettings() {
+		t.Fatalf("no overrides: %+v, %v", s, err)
+	}
+	s, err = settingsFromEnv(env(map[string]string{"RETRY_MAX_ATTEMPTS": "1", "CALL_TIMEOUT": "60s", "REQUEST_TIMEOUT": "3s", "BREAKER_OPEN_TIMEOUT": "4s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RetryMaxAttempts != 1 || s.CallTimeout != time.Minute || s.RequestTimeout != 3*time.Second || s.BreakerOpenTimeout != 4*time.Second {
+		t.Errorf("overrides not taken: %+v", s)
+	}
+	if got := strings.Join(s.env(), " "); !strings.Contains(got, "RETRY_MAX_ATTEMPTS=1") || !strings.Contains(got, "CALL_TIMEOUT=1m0s") {
+		t.Errorf("env passed on = %s", got)
+	}
+	if s.maxRequestTime() != 3100*time.Millisecond || s.recoveryBound() != 6*time.Second {
+		t.Errorf("thresholds do not follow the settings: %v, %v", s.maxRequestTime(), s.recoveryBound())
+	}
+	for _, bad := range []map[string]string{
+		{"CALL_TIMEOUT": "fast"}, {"REQUEST_TIMEOUT": "0s"}, {"RETRY_MAX_ATTEMPTS": "none"}, {"RETRY_MAX_ATTEMPTS": "0"},
+	} {
+		if _, err := settingsFromEnv(env(bad)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestRunExitStatusWithoutRunning(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		want       int
+		wantOut    string
+		wantStderr string
+	}{
+		{name: "list", args: []string{"-list"}, want: ExitPass, wantOut: "restart-order"},
+		{name: "help", args: []string{"-h"}, want: ExitPass, wantStderr: "usage: chaos"},
+		{name: "unknown experiment", args: []string{"-experiment", "nope"}, want: ExitNoRun, wantStderr: `chaos: usage: unknown experiment "nope"`},
+		{name: "bad rate", args: []string{"-experiment", "kill-user", "-rate", "-1"}, want: ExitNoRun, wantStderr: "-rate -1 out of range"},
+		{name: "bad setting", args: []string{"-experiment", "kill-user"}, env: map[string]string{"CALL_TIMEOUT": "x"},
+			want: ExitNoRun, wantStderr: `CALL_TIMEOUT="x"`},
+		{name: "unknown service flag", args: []string{"usersvc", "-no-such-flag"}, want: 1, wantStderr: "usersvc: bad arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			getenv := func(k string) string { return tt.env[k] }
+			got := Run(context.Background(), tt.args, getenv, &stdout, &stderr)
+			if got != tt.want {
+				t.Errorf("exit = %d, want %d; stderr %q", got, tt.want, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantOut) || !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stdout %q, stderr %q; want %q and %q", stdout.String(), stderr.String(), tt.wantOut, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestStartFailsWhenThePortIsTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a service process")
+	}
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	st := &stack{dir: t.TempDir(), procCtx: context.Background(), proxies: newProxies(), log: newServiceLog(nil)}
+	_, err = st.start(context.Background(), "", "usersvc", hold.Addr().String(), nil)
+	if err == nil || !strings.Contains(err.Error(), "usersvc exited before it was ready") {
+		t.Errorf("err = %v, want usersvc exited before it was ready", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	_ = st.close()
+	for _, p := range st.group.Processes() {
+		if p.Exited() == procs.ErrRunning {
+			t.Errorf("%s left running", p.Name())
+		}
+	}
+}
