@@ -101,6 +101,11 @@ func (b RequestBuilder) Build(ctx context.Context) (*http.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
+	// Without GetBody, net/http cannot silently re-send a request with a
+	// body (one carrying an Idempotency-Key, say) when a reused connection
+	// dies: every attempt is one the retry middleware decided and counted,
+	// so a call never reaches the server more than RETRY_MAX_ATTEMPTS times.
+	req.GetBody = nil
 	for k, v := range b.Header {
 		req.Header[k] = v
 	}
