@@ -278,7 +278,9 @@ func TestGatewayBoundsTheWholeRequest(t *testing.T) {
 	if r.status != 503 || e.Error.Dependency != "order" || r.header.Get("Retry-After") != "1" {
 		t.Fatalf("slow backend: %d %s", r.status, r.body)
 	}
-	if took < timeout || took > timeout+time.Second {
+	// The answer comes within the timeout, after the work's share of it
+	// (the timeout less a small reserve for writing the answer).
+	if took < timeout-timeout/20 || took > timeout+time.Second {
 		t.Fatalf("answered after %s with REQUEST_TIMEOUT %s", took, timeout)
 	}
 }
