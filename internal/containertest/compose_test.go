@@ -1,0 +1,263 @@
+package containertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// settings are the contract's settings the stack runs with: short, so that
+// breakers open, close and reservations expire within the test's budget.
+// The gateway outlasts ordersvc, so ordersvc's own 503 reaches the client.
+var settings = map[string]string{
+	"REQUEST_TIMEOUT":         "2s",
+	"CALL_TIMEOUT":            "500ms",
+	"RETRY_MAX_ATTEMPTS":      "3",
+	"BREAKER_OPEN_TIMEOUT":    "2s",
+	"RESERVATION_TTL":         "5s",
+	"RECOVERY_INTERVAL":       "500ms",
+	"GATEWAY_REQUEST_TIMEOUT": "3s",
+	"LOG_FORMAT":              "logfmt",
+	// Free loopback ports, chosen by the engine: the test never collides
+	// with a shop already running on 8080 and 8083.
+	"GATEWAY_BIND":  "127.0.0.1",
+	"GATEWAY_PORT":  "0",
+	"ORDERSVC_PORT": "0",
+}
+
+const (
+	requestTimeout     = 2 * time.Second // REQUEST_TIMEOUT above
+	breakerOpenTimeout = 2 * time.Second // BREAKER_OPEN_TIMEOUT above
+	reservationTTL     = 5 * time.Second // RESERVATION_TTL above
+)
+
+// composeVariables are every variable docker-compose.yml reads: the test's
+// environment loses them all, so that only settings above apply.
+var composeVariables = []string{
+	"KITSHOP_IMAGE", "GATEWAY_BIND", "GATEWAY_PORT", "ORDERSVC_PORT", "GATEWAY_REQUEST_TIMEOUT",
+	"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "RESERVATION_TTL",
+	"BREAKER_OPEN_TIMEOUT", "BREAKER_CONSECUTIVE_FAILURES", "BREAKER_FAILURE_RATIO",
+	"BREAKER_MIN_REQUESTS", "BREAKER_HALF_OPEN_PROBES", "RECOVERY_INTERVAL",
+	"COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES",
+}
+
+// stack is docker-compose.yml running under a project name of its own.
+type stack struct {
+	t        *testing.T
+	compose  []string // "docker-compose", or "docker" "compose"
+	args     []string // -p and -f
+	env      []string
+	image    string
+	gateway  string // base URLs on loopback
+	orders   string
+	products string // published by testdata/compose.test.yml only
+}
+
+// skipLoudly skips the test with a line that says so even without -v,
+// or fails it when KITSHOP_REQUIRE_DOCKER is set.
+func skipLoudly(t *testing.T, why string) {
+	t.Helper()
+	msg := "SKIPPED: " + why
+	if os.Getenv("KITSHOP_REQUIRE_DOCKER") != "" {
+		t.Fatal(msg + " (and KITSHOP_REQUIRE_DOCKER is set)")
+	}
+	fmt.Fprintln(os.Stderr, "containertest: "+msg)
+	t.Skip(msg)
+}
+
+// composeCommand finds a Docker engine and a compose command, or skips.
+func composeCommand(ctx context.Context, t *testing.T) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("SKIPPED: -short (the container test builds an image and runs the whole stack)")
+	}
+	keyCacheOnRepository()
+	if _, err := exec.LookPath("docker"); err != nil {
+		skipLoudly(t, "no Docker engine (no docker command)")
+	}
+	infoCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(infoCtx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		skipLoudly(t, "no Docker engine (docker info: "+firstLine(out, err)+")")
+	}
+	candidates := [][]string{{"docker", "compose"}, {"docker-compose"}}
+	if c := os.Getenv("KITSHOP_COMPOSE"); c != "" {
+		candidates = [][]string{strings.Fields(c)}
+	}
+	for _, c := range candidates {
+		if err := exec.CommandContext(infoCtx, c[0], append(c[1:], "version")...).Run(); err == nil {
+			return c
+		}
+	}
+	skipLoudly(t, "a Docker engine but no docker-compose nor docker compose")
+	return nil
+}
+
+// startStack builds the image offline and brings the stack up, healthy. Its
+// cleanup, registered first, takes everything down again.
+func startStack(ctx context.Context, t *testing.T) *stack {
+	t.Helper()
+	compose := composeCommand(ctx, t)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	project := "kitshoptest" + hex.EncodeToString(suffix)
+	envFile := filepath.Join(t.TempDir(), "empty.env") // no stray .env applies
+	if err := os.WriteFile(envFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{
+		t: t, compose: compose, image: "kitshop:" + project,
+		args: []string{"--env-file", envFile, "-p", project,
+			"-f", filepath.Join(root, "docker-compose.yml"),
+			"-f", filepath.Join(root, "internal", "containertest", "testdata", "compose.test.yml")},
+	}
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); !slices.Contains(composeVariables, name) {
+			s.env = append(s.env, kv)
+		}
+	}
+	s.env = append(s.env, "KITSHOP_IMAGE="+s.image)
+	for k, v := range settings {
+		s.env = append(s.env, k+"="+v)
+	}
+	t.Cleanup(s.down)
+
+	began := time.Now()
+	build := exec.CommandContext(ctx, filepath.Join(root, "scripts", "docker-build-offline.sh"))
+	build.Env = s.env
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/docker-build-offline.sh: %v\n%s", err, out)
+	}
+	t.Logf("image %s built offline in %s", s.image, time.Since(began).Round(100*time.Millisecond))
+
+	began = time.Now()
+	s.must(ctx, "up", "-d")
+	s.waitHealthy(ctx, 60*time.Second)
+	t.Logf("project %s: up to all four healthy in %s", project, time.Since(began).Round(100*time.Millisecond))
+	s.gateway = "http://" + s.port(ctx, "gateway", "8080")
+	s.orders = "http://" + s.port(ctx, "ordersvc", "8083")
+	s.products = "http://" + s.port(ctx, "productsvc", "8082")
+	return s
+}
+
+// run runs one compose command for the project.
+func (s *stack) run(ctx context.Context, args ...string) (string, error) {
+	all := append(append(append([]string{}, s.compose[1:]...), s.args...), args...)
+	cmd := exec.CommandContext(ctx, s.compose[0], all...)
+	cmd.Env = s.env
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w: the test's time budget ran out, or it was interrupted", ctx.Err())
+	}
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w\n%s", strings.Join(s.compose, " "), strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), err
+}
+
+// must runs a compose command and fails the test if it fails.
+func (s *stack) must(ctx context.Context, args ...string) string {
+	s.t.Helper()
+	out, err := s.run(ctx, args...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+// port is where a service's container port is published on the host.
+func (s *stack) port(ctx context.Context, service, port string) string {
+	s.t.Helper()
+	hostPort := strings.TrimSpace(s.must(ctx, "port", service, port))
+	if hostPort == "" || strings.HasSuffix(hostPort, ":0") {
+		s.t.Fatalf("%s:%s is not published (%q)", service, port, hostPort)
+	}
+	return hostPort
+}
+
+// waitHealthy waits until every container of the project is healthy.
+func (s *stack) waitHealthy(ctx context.Context, within time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	var states string
+	for {
+		ids := strings.Fields(s.must(ctx, "ps", "-q"))
+		if len(ids) == 4 {
+			out, err := exec.CommandContext(ctx, "docker", append([]string{"inspect", "--format",
+				"{{.Name}}={{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"}, ids...)...).Output()
+			states = strings.Join(strings.Fields(string(out)), " ")
+			if err == nil && strings.Count(states, "=healthy") == 4 {
+				return
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.t.Fatalf("not all four containers healthy within %s: %s", within, states)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// down removes the project's containers, network and volumes, and the
+// image built for it; on failure it first shows the services' logs.
+func (s *stack) down() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if s.t.Failed() {
+		if logs, err := s.run(ctx, "logs", "--no-color", "--tail", "60"); err == nil {
+			s.t.Logf("service logs (last lines):\n%s", logs)
+		}
+	}
+	if _, err := s.run(ctx, "down", "-v", "--remove-orphans", "-t", "5"); err != nil {
+		s.t.Errorf("tearing the stack down: %v", err)
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "image", "rm", s.image).CombinedOutput(); err != nil && !bytes.Contains(out, []byte("No such image")) {
+		s.t.Errorf("removing image %s: %v: %s", s.image, err, out)
+	}
+}
+
+// keyCacheOnRepository makes go test run this test again whenever a file
+// of the repository changes. Its input is the whole tree the image is built
+// from, while go test only knows of the packages a test imports (none here)
+// and of the files and variables the test itself reads: so it reads them.
+func keyCacheOnRepository() {
+	root := filepath.Join("..", "..")
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil
+		case d.IsDir() && slices.Contains([]string{".git", "data", "chaos-report"}, d.Name()):
+			return filepath.SkipDir
+		case !d.IsDir():
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
+	for _, v := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG"} {
+		_ = os.Getenv(v)
+	}
+}
+
+func firstLine(out []byte, err error) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if line == "" {
+		return err.Error()
+	}
+	return line
+}
