@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,16 +17,18 @@ import (
 	"syscall"
 
 	"github.com/kitshop/kitshop/internal/procs"
+	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
 // RunShop runs the whole shop on this machine for local use: usersvc,
 // productsvc, ordersvc and the gateway, each a child process of this same
 // executable ("<self> usersvc -http-addr ..."), with SQLite databases under
-// -data-dir. It starts them in dependency order, each once the one before
-// answers /healthz, and then supervises them until ctx ends or SIGINT or
-// SIGTERM arrives: then it stops them the other way round (SIGTERM, up to
-// procs.DefaultGrace each, then SIGKILL; a second signal kills them at
-// once) and returns nil if all stopped cleanly.
+// -data-dir, or with -postgres each on a database of its own on that
+// PostgreSQL server. It starts them in dependency order, each once the one
+// before answers /healthz, and then supervises them until ctx ends or
+// SIGINT or SIGTERM arrives: then it stops them the other way round
+// (SIGTERM, up to procs.DefaultGrace each, then SIGKILL; a second signal
+// kills them at once) and returns nil if all stopped cleanly.
 //
 // A child that dies is reported and the others keep running; SIGHUP to the
 // shop starts again every child that is not running, on its own port and
@@ -73,6 +77,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 		fl.fs.PrintDefaults()
 	}
 	dataDir := fl.String("data-dir", "SHOP_DATA_DIR", "./data", "directory of the services' SQLite databases")
+	pgServer := fl.String("postgres", "SHOP_POSTGRES_URL", "", "run the services on this PostgreSQL server instead "+
+		"(postgres://user:pass@host:port/), each on its own database: kitshop_users, kitshop_products, kitshop_orders, created if missing")
 	userAddr := fl.String("user-addr", "SHOP_USER_ADDR", ":8081", "usersvc's HTTP address")
 	productAddr := fl.String("product-addr", "SHOP_PRODUCT_ADDR", ":8082", "productsvc's HTTP address")
 	orderAddr := fl.String("order-addr", "SHOP_ORDER_ADDR", ":8083", "ordersvc's HTTP address")
@@ -87,6 +93,12 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := checkAddrsFree(children); err != nil {
 		return err
 	}
+	where, pgEnv := *dataDir, []string(nil)
+	if *pgServer != "" {
+		if where, pgEnv, err = usePostgres(ctx, children, *pgServer); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -97,7 +109,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 	}
-	var env []string
+	env := pgEnv
 	for _, k := range shopSettings {
 		if v := getenv(k); v != "" {
 			env = append(env, k+"="+v)
@@ -108,7 +120,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	// The children outlive ctx: the shop stops them itself, in order.
 	s.life = context.WithoutCancel(ctx)
 
-	s.say("starting %s (data in %s)", names(children), *dataDir)
+	s.say("starting %s (data in %s)", names(children), where)
 	for _, c := range children {
 		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: env, Output: out})
 		if err == nil {
@@ -287,6 +299,37 @@ func shopChildren(dataDir, userAddr, productAddr, orderAddr, gatewayAddr string,
 		}
 	}
 	return children, nil
+}
+
+// shopDatabases names each service's database on a -postgres server.
+var shopDatabases = map[string]string{"usersvc": "kitshop_users", "productsvc": "kitshop_products", "ordersvc": "kitshop_orders"}
+
+// usePostgres points the children at their databases on the PostgreSQL
+// server, creating those missing. The password travels to the children in
+// PGPASSWORD, not on their command lines, where ps would show it. It
+// returns where the data is, for the start message, and the children's
+// extra environment.
+func usePostgres(ctx context.Context, children []*shopChild, server string) (where string, env []string, err error) {
+	where = "PostgreSQL"
+	urls, err := sqldb.CreatePostgresDatabases(ctx, server, slices.Sorted(maps.Values(shopDatabases))...)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, c := range children {
+		if i := slices.Index(c.args, "-database-url"); i >= 0 {
+			u, err := url.Parse(urls[shopDatabases[c.name]])
+			if err != nil {
+				return "", nil, err
+			}
+			if pw, ok := u.User.Password(); ok {
+				env = []string{"PGPASSWORD=" + pw}
+				u.User = url.User(u.User.Username())
+			}
+			c.args[i+1] = u.String()
+			where = strings.Replace(u.String(), shopDatabases[c.name], "kitshop_*", 1)
+		}
+	}
+	return where, env, nil
 }
 
 // checkAddrsFree fails, before any child starts, when a service's address

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,7 +144,15 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
 		versions[name], byVersion[version] = version, name
 	}
 	sort.Slice(names, func(i, j int) bool { return versions[names[i]] < versions[names[j]] })
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	// Under the migration lock: two PostgreSQL sessions running CREATE TABLE
+	// IF NOT EXISTS at once can both try to create it, and one fails.
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockMigrations(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("migrations: create table: %w", err)
 	}
 	for _, name := range names {
@@ -160,11 +169,9 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
 
 func (db *DB) applyMigration(ctx context.Context, version int, body string) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		if db.Dialect == Postgres {
-			// Serialise instances that start at once.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283461)`); err != nil {
-				return err
-			}
+		// Serialise instances that start at once.
+		if err := db.lockMigrations(ctx, tx); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
@@ -197,7 +204,30 @@ func splitStatements(body string) []string {
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. On SQLite the transaction holds the write lock from its
 // start (see openSQLite), so read-then-write logic inside fn is serialised.
+// On PostgreSQL (READ COMMITTED) a transaction the server aborts for a
+// serialization failure or a deadlock with another one did nothing, so it
+// is run again, up to txAttempts times in all: fn must set anything it
+// reports to its caller afresh on every call.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.inTxOnce(ctx, fn)
+		if err == nil || attempt == txAttempts || !isTxConflict(err) {
+			return err
+		}
+		// A short, jittered pause lets the other transaction finish.
+		pause := time.Duration(attempt) * time.Duration(5+rand.IntN(10)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// txAttempts bounds the runs of one InTx.
+const txAttempts = 3
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -212,13 +242,16 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// IsUniqueViolation reports whether err is a unique-constraint violation.
+// IsUniqueViolation reports whether err is a unique-constraint violation:
+// SQLSTATE 23505 from PostgreSQL, or SQLite's constraint error.
 func IsUniqueViolation(err error) bool {
 	if err == nil {
 		return false
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+	if pgErrorCode(err) == sqlstateUniqueViolation {
+		return true
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // passwordParam matches a password given as a parameter, in a URL query

@@ -10,12 +10,15 @@ import (
 	"testing/fstest"
 
 	"go.uber.org/goleak"
+
+	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
 // TestMain checks that every *sql.DB the tests open is closed again: an
-// open one keeps its connection-opener goroutine.
+// open one keeps its connection-opener goroutine. pgtest.Main stops the
+// PostgreSQL server the tests may have started.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(pgtest.Main(m))
 }
 
 func TestParseURL(t *testing.T) {

@@ -15,13 +15,15 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/kitshop/kitshop/internal/pgtest"
 	"github.com/kitshop/kitshop/transport"
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: the
 // stores' connection pools, test servers and clients must all be closed.
+// pgtest.Main stops the PostgreSQL server the tests may have started.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(pgtest.Main(m))
 }
 
 // openSQLiteStore opens a fresh SQLite store in the test's temporary

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/pgtest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -23,22 +23,16 @@ func TestSQLiteStore(t *testing.T) {
 	testStore(t, func(t *testing.T) Store { return openSQLiteStore(t) })
 }
 
-// TestPostgresStore runs the same suite on PostgreSQL when
-// KITSHOP_TEST_POSTGRES_URL names a database the tests may empty.
+// TestPostgresStore runs the same suite on PostgreSQL, each subtest on a
+// database of its own: see internal/pgtest for where the server comes from
+// (KITSHOP_TEST_POSTGRES_URL, or a throwaway local one).
 func TestPostgresStore(t *testing.T) {
-	url := os.Getenv("KITSHOP_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("KITSHOP_TEST_POSTGRES_URL is not set")
-	}
 	testStore(t, func(t *testing.T) Store {
-		s, err := OpenStore(context.Background(), url)
+		s, err := OpenStore(context.Background(), pgtest.URL(t))
 		if err != nil {
 			t.Fatalf("OpenStore(postgres): %v", err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if _, err := s.db.ExecContext(context.Background(), `DELETE FROM users`); err != nil {
-			t.Fatalf("empty users: %v", err)
-		}
 		return s
 	})
 }
