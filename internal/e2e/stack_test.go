@@ -16,11 +16,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kitshop/kitshop/internal/procs"
+	"github.com/kitshop/kitshop/internal/testkit"
 )
 
 // binDir holds the binaries built once for all tests.
@@ -57,7 +57,7 @@ type stack struct {
 	users, products, orders string // base URLs
 	gateway                 string
 	procs                   map[string]*procs.Process
-	log                     *lockedBuffer
+	log                     *testkit.LogSink
 }
 
 func freeAddr(t *testing.T) string {
@@ -79,7 +79,7 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 		t.Skip("starts real processes")
 	}
 	data := t.TempDir()
-	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &lockedBuffer{}}
+	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &testkit.LogSink{}}
 	addr := map[string]string{"usersvc": freeAddr(t), "productsvc": freeAddr(t), "ordersvc": freeAddr(t), "gateway": freeAddr(t)}
 	s.users, s.products, s.orders, s.gateway = "http://"+addr["usersvc"], "http://"+addr["productsvc"], "http://"+addr["ordersvc"], "http://"+addr["gateway"]
 	productForOrders := s.products
@@ -109,7 +109,7 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("service output:\n%s", s.log.String())
+			t.Logf("service output:\n%s", tail(s.log.String()))
 		}
 	})
 	return s
@@ -120,7 +120,7 @@ func (s *stack) waitReady(p *procs.Process, base string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := p.WaitReady(ctx, base); err != nil {
-		s.t.Fatalf("%s not ready: %v\n%s", p.Name(), err, s.log.String())
+		s.t.Fatalf("%s not ready: %v\n%s", p.Name(), err, tail(s.log.String()))
 	}
 }
 
@@ -154,21 +154,8 @@ func call(t *testing.T, method, url string, body any, header map[string]string, 
 	return resp.StatusCode
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
+// tail is the end of a long output, for a failure message.
+func tail(s string) string {
 	if len(s) > 20000 {
 		s = "…" + s[len(s)-20000:]
 	}

@@ -1,9 +1,7 @@
 package userservice
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"sort"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/testkit"
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
@@ -54,50 +53,12 @@ func validRequest(email string) CreateUserRequest {
 }
 
 // logSink collects log output from any goroutine.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// records decodes the JSON log lines written so far.
-func (s *logSink) records(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+type logSink = testkit.LogSink
 
 // eventually polls cond until it holds or the bound passes.
 func eventually(t *testing.T, bound time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", bound, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.Eventually(t, bound, what, cond)
 }
 
 // wantInvalid asserts err is a 400 invalid_argument naming field.

@@ -341,7 +341,7 @@ func TestHTTPNeverLogsPassword(t *testing.T) {
 			t.Errorf("answer %d %s carries the password or its hash", rec.Code, rec.Body)
 		}
 	}
-	if len(st.accessLog.records(t)) != len(bodies) || len(st.serviceLg.records(t)) < 3 {
+	if len(st.accessLog.Records(t)) != len(bodies) || len(st.serviceLg.Records(t)) < 3 {
 		t.Fatalf("logs were not written:\n%s\n%s", st.accessLog, st.serviceLg)
 	}
 	for name, sink := range map[string]*logSink{"access": st.accessLog, "service": st.serviceLg} {
@@ -360,7 +360,7 @@ func TestHTTPAccessLogLine(t *testing.T) {
 	if rec.Code != 404 || rec.Header().Get(transport.RequestIDHeader) != "rid-http-1" {
 		t.Fatalf("%d, request id %q", rec.Code, rec.Header().Get(transport.RequestIDHeader))
 	}
-	lines := st.accessLog.records(t)
+	lines := st.accessLog.Records(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d access log lines", len(lines))
 	}
@@ -368,7 +368,7 @@ func TestHTTPAccessLogLine(t *testing.T) {
 	if l["request_id"] != "rid-http-1" || l["method"] != "GET" || l["route"] != "GET /v1/users/{id}" || l["status"] != float64(404) || l["duration"] == nil {
 		t.Fatalf("access log %v", l)
 	}
-	if s := st.serviceLg.records(t); len(s) != 1 || s[0]["request_id"] != "rid-http-1" {
+	if s := st.serviceLg.Records(t); len(s) != 1 || s[0]["request_id"] != "rid-http-1" {
 		t.Fatalf("service log %v does not carry the request id", s)
 	}
 }
@@ -393,7 +393,7 @@ func TestHTTPInternalErrorLeaksNothing(t *testing.T) {
 		{http.MethodGet, "/v1/users/" + ids.New(IDPrefix), ""},
 		{http.MethodGet, "/v1/users", ""},
 	} {
-		access.buf.Reset()
+		access.Reset()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body)))
 		if rec.Code != 500 {
