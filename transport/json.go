@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxBodyBytes is the largest request body any service accepts (1 MiB).
@@ -30,14 +31,35 @@ func DecodeJSON(r *http.Request, v any) error {
 			return NewError(CodeUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, MaxBodyBytes+1)); err != nil {
 		return InvalidArgument("body", "cannot be read")
 	}
-	if len(body) > MaxBodyBytes {
+	if buf.Len() > MaxBodyBytes {
 		return NewError(CodePayloadTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
 	}
-	return UnmarshalStrict(body, v)
+	return UnmarshalStrict(buf.Bytes(), v)
+}
+
+// buffers hold request bodies being decoded and answers being encoded, so
+// that a request does not allocate and grow a fresh buffer for each.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer is the largest buffer kept for reuse: a rare big body
+// should not pin its memory in the pool.
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() *bytes.Buffer {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		buffers.Put(buf)
+	}
 }
 
 // UnmarshalStrict decodes one JSON value from data into v, rejecting unknown
@@ -111,6 +133,12 @@ func EncodeJSONResponse(_ context.Context, w http.ResponseWriter, response any) 
 		w.WriteHeader(status)
 		return nil
 	}
+	// Created's body is encoded directly: through Created.MarshalJSON it
+	// would be encoded, then checked and compacted a second time, for the
+	// same bytes.
+	if c, ok := response.(Created); ok {
+		response = c.Body
+	}
 	return WriteJSON(w, status, response)
 }
 
@@ -119,15 +147,18 @@ type StatusCoder interface {
 	StatusCode() int
 }
 
-// WriteJSON writes v as a JSON body with the given status.
+// WriteJSON writes v as a JSON body with the given status: json.Marshal's
+// bytes and a newline.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	// Encode writes what json.Marshal returns, then '\n'; nothing on error.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, err = w.Write(append(b, '\n'))
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 

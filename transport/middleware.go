@@ -61,10 +61,12 @@ func noteError(ctx context.Context, err error) {
 // http_request_duration_seconds. route is the ServeMux pattern that matched,
 // so the label set stays bounded.
 func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http.Handler {
+	// The leveled loggers are built once, not once per request.
+	infoLog, errorLog := level.Info(logger), level.Error(logger)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestIDFrom(r)
-		w.Header().Set(RequestIDHeader, id)
+		w.Header()[requestIDHeaderKey] = []string{id} // Header().Set, without canonicalising the name each time
 		info := &requestInfo{}
 		ctx := context.WithValue(WithRequestID(r.Context(), id), requestInfoKey{}, info)
 		r = r.WithContext(ctx)
@@ -101,14 +103,14 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 			}
 			kv := []any{"request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "duration", elapsed.String()}
-			lvl := level.Info
+			lvl := infoLog
 			if status >= 500 || p != nil {
-				lvl = level.Error
+				lvl = errorLog
 				if info.err != nil {
 					kv = append(kv, "err", info.err.Error())
 				}
 			}
-			_ = lvl(logger).Log(kv...)
+			_ = lvl.Log(kv...)
 			if abort {
 				panic(http.ErrAbortHandler)
 			}

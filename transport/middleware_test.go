@@ -114,7 +114,7 @@ func TestInstrumentAccessLog(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("status %d", rec.Code)
 	}
-	lines := sink.records(t)
+	lines := sink.Records(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d log lines, want 1: %s", len(lines), sink)
 	}
@@ -146,7 +146,7 @@ func TestInstrumentLogsStatusOfEveryAnswer(t *testing.T) {
 	} {
 		sink := &logSink{}
 		rec := get(instrumented(sink, nil), tc.target, nil)
-		lines := sink.records(t)
+		lines := sink.Records(t)
 		if rec.Code != tc.status || len(lines) != 1 {
 			t.Fatalf("GET %s: %d with %d log lines", tc.target, rec.Code, len(lines))
 		}
@@ -162,7 +162,7 @@ func TestInstrumentLogsInternalCauseButDoesNotSendIt(t *testing.T) {
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "exploded") {
 		t.Fatalf("response %d %s", rec.Code, rec.Body)
 	}
-	l := sink.records(t)[0]
+	l := sink.Records(t)[0]
 	if l["level"] != "error" || !strings.Contains(fmt.Sprint(l["err"]), "db exploded") {
 		t.Fatalf("log line %v lacks the cause", l)
 	}
@@ -181,7 +181,7 @@ func TestInstrumentRecoversPanic(t *testing.T) {
 		if rec.Header().Get(RequestIDHeader) == "" {
 			t.Errorf("GET %s: no request ID on the 500", target)
 		}
-		lines := sink.records(t)
+		lines := sink.Records(t)
 		if len(lines) != 1 {
 			t.Fatalf("GET %s: %d log lines", target, len(lines))
 		}
@@ -212,7 +212,7 @@ func TestInstrumentPanicAfterHeadersAbortsAndLogs(t *testing.T) {
 				t.Fatalf("GET %s: the response looked complete", target)
 			}
 			eventually(t, 5*time.Second, "access log line written", func() bool { return strings.Contains(sink.String(), target) })
-			lines := sink.records(t)
+			lines := sink.Records(t)
 			if len(lines) != 1 {
 				t.Fatalf("%d log lines: %s", len(lines), sink)
 			}

@@ -10,6 +10,12 @@ import (
 // RequestIDHeader carries the request ID on every request and response.
 const RequestIDHeader = "X-Request-ID"
 
+// requestIDHeaderKey is RequestIDHeader as http.Header stores it. Indexing the
+// header map with it is what Header.Get and Header.Set do after
+// canonicalising the name, which for this name costs an allocation per
+// call: every request reads it once and writes it once or twice.
+var requestIDHeaderKey = http.CanonicalHeaderKey(RequestIDHeader)
+
 // maxRequestIDLen bounds an inbound request ID; a longer one, or one with
 // characters outside printable ASCII, is replaced by a fresh ID so that logs
 // cannot be forged or flooded through the header.
@@ -37,7 +43,10 @@ func NewRequestID() string {
 
 // requestIDFrom returns the inbound request's ID if it is usable, else a new one.
 func requestIDFrom(r *http.Request) string {
-	id := r.Header.Get(RequestIDHeader)
+	var id string
+	if v := r.Header[requestIDHeaderKey]; len(v) > 0 {
+		id = v[0]
+	}
 	if id == "" || len(id) > maxRequestIDLen {
 		return NewRequestID()
 	}
@@ -54,7 +63,7 @@ func requestIDFrom(r *http.Request) string {
 // every service it touches.
 func PropagateRequestID(ctx context.Context, r *http.Request) context.Context {
 	if id := RequestID(ctx); id != "" {
-		r.Header.Set(RequestIDHeader, id)
+		r.Header[requestIDHeaderKey] = []string{id}
 	}
 	return ctx
 }

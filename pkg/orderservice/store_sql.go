@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
@@ -26,6 +25,9 @@ func Migrations() fs.FS {
 // SQLStore is the Store on SQLite or PostgreSQL.
 type SQLStore struct {
 	db *sqldb.DB
+	// prepared holds the order path's statements by query text, prepared
+	// when the store opened (store_sql_prepared.go); read-only since.
+	prepared map[string]*sql.Stmt
 }
 
 // OpenStore opens (creating and migrating as needed) the database at url.
@@ -34,7 +36,12 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order store: %w", err)
 	}
-	return &SQLStore{db: db}, nil
+	prepared, err := prepareAll(ctx, db, preparedQueries())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("order store: prepare: %w", err)
+	}
+	return &SQLStore{db: db, prepared: prepared}, nil
 }
 
 func internalf(format string, err error) error {
@@ -49,15 +56,12 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 			key = r.IdempotencyKey
 		}
 		now := r.CreatedAt.UnixMicro()
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO orders
-			(id, user_id, status, idempotency_key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.exec(ctx, tx, insertOrderQuery,
 			r.ID, r.UserID, StatusPending, key, r.RequestHash, now, now); err != nil {
 			return err
 		}
-		for i, it := range r.Items {
-			if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO order_items
-				(order_id, line, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, 0)`),
-				r.ID, i, it.ProductID, it.Quantity); err != nil {
+		for i, it := range r.Items { // unpriced until the reservation prices them
+			if _, err := s.exec(ctx, tx, insertItemQuery, r.ID, i, it.ProductID, it.Quantity, 0); err != nil {
 				return err
 			}
 		}
@@ -77,16 +81,16 @@ const recordColumns = `id, user_id, status, total_cents, COALESCE(idempotency_ke
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id string) (Record, error) {
-	return s.getOne(ctx, `SELECT `+recordColumns+` FROM orders WHERE id = ?`, id)
+	return s.getOne(ctx, getByIDQuery, id)
 }
 
 // GetByKey implements Store.
 func (s *SQLStore) GetByKey(ctx context.Context, key string) (Record, error) {
-	return s.getOne(ctx, `SELECT `+recordColumns+` FROM orders WHERE idempotency_key = ?`, key)
+	return s.getOne(ctx, getByKeyQuery, key)
 }
 
 func (s *SQLStore) getOne(ctx context.Context, query string, arg string) (Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.db.Rebind(query), arg))
+	r, err := scanRecord(s.queryRow(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, ErrNotFound
 	}
@@ -102,17 +106,15 @@ func (s *SQLStore) getOne(ctx context.Context, query string, arg string) (Record
 // Confirm implements Store.
 func (s *SQLStore) Confirm(ctx context.Context, id string, items []OrderItem, totalCents int64, reservationID string) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := transition(ctx, s.db, tx, id, []string{StatusPending, StatusCancelling},
-			`status = ?, total_cents = ?, reservation_id = ?`, StatusConfirmed, totalCents, reservationID); err != nil {
+		if err := s.transition(ctx, tx, id, []string{StatusPending, StatusCancelling},
+			setConfirmed, StatusConfirmed, totalCents, reservationID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM order_items WHERE order_id = ?`), id); err != nil {
+		if _, err := s.exec(ctx, tx, deleteItemsQuery, id); err != nil {
 			return err
 		}
 		for i, it := range items {
-			if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO order_items
-				(order_id, line, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)`),
-				id, i, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
+			if _, err := s.exec(ctx, tx, insertItemQuery, id, i, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
 				return err
 			}
 		}
@@ -124,35 +126,31 @@ func (s *SQLStore) Confirm(ctx context.Context, id string, items []OrderItem, to
 // Reject implements Store.
 func (s *SQLStore) Reject(ctx context.Context, id, code, message string) error {
 	return wrapTransition("reject order", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return transition(ctx, s.db, tx, id, []string{StatusPending},
-			`status = ?, error_code = ?, error_message = ?`, StatusRejected, code, message)
+		return s.transition(ctx, tx, id, []string{StatusPending}, setRejected, StatusRejected, code, message)
 	}))
 }
 
 // MarkCancelling implements Store.
 func (s *SQLStore) MarkCancelling(ctx context.Context, id, reservationID string) error {
 	return wrapTransition("mark order cancelling", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return transition(ctx, s.db, tx, id, []string{StatusPending},
-			`status = ?, reservation_id = ?`, StatusCancelling, reservationID)
+		return s.transition(ctx, tx, id, []string{StatusPending}, setCancelling, StatusCancelling, reservationID)
 	}))
 }
 
 // Cancel implements Store.
 func (s *SQLStore) Cancel(ctx context.Context, id string) error {
 	return wrapTransition("cancel order", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return transition(ctx, s.db, tx, id, []string{StatusPending, StatusCancelling},
-			`status = ?, idempotency_key = NULL`, StatusCancelled)
+		return s.transition(ctx, tx, id, []string{StatusPending, StatusCancelling}, setCancelled, StatusCancelled)
 	}))
 }
 
 // transition runs UPDATE orders SET <set>, updated_at WHERE id AND status IN from.
-func transition(ctx context.Context, db *sqldb.DB, tx *sql.Tx, id string, from []string, set string, args ...any) error {
+func (s *SQLStore) transition(ctx context.Context, tx *sql.Tx, id string, from []string, set string, args ...any) error {
 	args = append(args, time.Now().UnixMicro(), id)
 	for _, f := range from {
 		args = append(args, f)
 	}
-	q := `UPDATE orders SET ` + set + `, updated_at = ? WHERE id = ? AND status IN (?` + strings.Repeat(", ?", len(from)-1) + `)`
-	res, err := tx.ExecContext(ctx, db.Rebind(q), args...)
+	res, err := s.exec(ctx, tx, transitionQuery(set, len(from)), args...)
 	if err != nil {
 		return err
 	}
@@ -246,8 +244,7 @@ func (s *SQLStore) loadItems(ctx context.Context, orders []*Order) error {
 		o.Items = []OrderItem{}
 		args[i] = o.ID
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT order_id, product_id, quantity, unit_price_cents
-		FROM order_items WHERE order_id IN (?`+strings.Repeat(", ?", len(orders)-1)+`) ORDER BY order_id, line`), args...)
+	rows, err := s.query(ctx, itemsQuery(len(orders)), args...)
 	if err != nil {
 		return internalf("load order items: %w", err)
 	}
@@ -272,7 +269,10 @@ func (s *SQLStore) loadItems(ctx context.Context, orders []*Order) error {
 func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close implements Store.
-func (s *SQLStore) Close() error { return s.db.Close() }
+func (s *SQLStore) Close() error {
+	closeAll(s.prepared)
+	return s.db.Close()
+}
 
 func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record

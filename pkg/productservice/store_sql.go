@@ -30,6 +30,9 @@ func Migrations() fs.FS {
 // whose transactions hold the write lock from BEGIN.
 type SQLStore struct {
 	db *sqldb.DB
+	// prepared holds the order path's statements by query text, prepared
+	// when the store opened (store_sql_prepared.go); read-only since.
+	prepared map[string]*sql.Stmt
 }
 
 // OpenStore opens (creating and migrating as needed) the database at url:
@@ -39,7 +42,12 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("product store: %w", err)
 	}
-	return &SQLStore{db: db}, nil
+	prepared, err := prepareAll(ctx, db, preparedQueries())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("product store: prepare: %w", err)
+	}
+	return &SQLStore{db: db, prepared: prepared}, nil
 }
 
 // CreateProduct implements Store.
@@ -55,9 +63,7 @@ func (s *SQLStore) CreateProduct(ctx context.Context, p Product) error {
 
 // GetProduct implements Store.
 func (s *SQLStore) GetProduct(ctx context.Context, id string) (Product, error) {
-	row := s.db.QueryRowContext(ctx, s.db.Rebind(
-		`SELECT id, name, price_cents, stock, created_at FROM products WHERE id = ?`), id)
-	p, err := scanProduct(row)
+	p, err := scanProduct(s.queryRowOn(ctx, s.db, getProductQuery, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, ErrNotFound
 	}
@@ -93,7 +99,10 @@ func (s *SQLStore) ListProducts(ctx context.Context, after string, limit int) ([
 func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close implements Store.
-func (s *SQLStore) Close() error { return s.db.Close() }
+func (s *SQLStore) Close() error {
+	closeAll(s.prepared)
+	return s.db.Close()
+}
 
 func scanProduct(row interface{ Scan(...any) error }) (Product, error) {
 	var p Product
@@ -119,9 +128,16 @@ func (s *SQLStore) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) er
 	return transport.Internal(fmt.Errorf("%s: %w", what, err))
 }
 
-// exec runs a statement in tx and returns how many rows it changed.
+// exec runs a statement in tx, through its prepared statement if it has
+// one, and returns how many rows it changed.
 func (s *SQLStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
-	res, err := tx.ExecContext(ctx, s.db.Rebind(query), args...)
+	var res sql.Result
+	var err error
+	if st := s.prepared[query]; st != nil {
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, s.db.Rebind(query), args...)
+	}
 	if err != nil {
 		return 0, err
 	}

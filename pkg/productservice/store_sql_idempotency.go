@@ -33,9 +33,7 @@ func (s *SQLStore) ClaimIdempotencyKey(ctx context.Context, key, requestHash str
 	token := ids.New("clm")
 	var claim Claim
 	err := s.inTx(ctx, "claim idempotency key", func(tx *sql.Tx) error {
-		n, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (idem_key, request_hash, state, claim_token, claimed_at)
-			VALUES (?, ?, 'in_progress', ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
-			key, requestHash, token, now.UnixMicro())
+		n, err := s.exec(ctx, tx, claimKeyQuery, key, requestHash, token, now.UnixMicro())
 		if err != nil {
 			return err
 		}
@@ -94,8 +92,7 @@ func (s *SQLStore) completedClaim(ctx context.Context, tx *sql.Tx, key string, r
 		c.Err = replayError(rec.errorCode.String, rec.errorMessage.String)
 		return c, nil
 	}
-	rs, err := s.loadReservations(ctx, tx, `SELECT id, order_id, status, expires_at FROM reservations WHERE id = ?`,
-		rec.reservationID.String)
+	rs, err := s.loadReservations(ctx, tx, reservationByIDQuery, rec.reservationID.String)
 	if err != nil {
 		return c, err
 	}
@@ -117,9 +114,7 @@ func (s *SQLStore) recordOutcome(ctx context.Context, tx *sql.Tx, claim Claim, r
 	} else {
 		rid = sql.NullString{String: reservationID, Valid: true}
 	}
-	n, err := s.exec(ctx, tx, `UPDATE idempotency_keys SET state = 'completed', reservation_id = ?, error_code = ?,
-		error_message = ?, completed_at = ? WHERE idem_key = ? AND claim_token = ? AND state = 'in_progress'`,
-		rid, code, msg, now.UnixMicro(), claim.Key, claim.Token)
+	n, err := s.exec(ctx, tx, recordOutcomeQuery, rid, code, msg, now.UnixMicro(), claim.Key, claim.Token)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (s *SQLStore) ListReservations(ctx context.Context, status, after string, l
 // loadReservations runs query, which selects id, order_id, status and
 // expires_at of reservations, and fills in their items.
 func (s *SQLStore) loadReservations(ctx context.Context, q querier, query string, args ...any) ([]Reservation, error) {
-	rows, err := q.QueryContext(ctx, s.db.Rebind(query), args...)
+	rows, err := s.queryOn(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +71,7 @@ func (s *SQLStore) loadItems(ctx context.Context, q querier, ids []string) (map[
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := q.QueryContext(ctx, s.db.Rebind(`SELECT reservation_id, product_id, quantity, unit_price_cents
-		FROM reservation_items WHERE reservation_id IN (`+placeholders(len(ids))+`) ORDER BY reservation_id, line`), args...)
+	rows, err := s.queryOn(ctx, q, reservationItemsQuery(len(ids)), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 	out.Items = append([]ReservedItem(nil), r.Items...)
 	var bizErr *transport.Error
 	err := s.inTx(ctx, "reserve", func(tx *sql.Tx) error {
+		bizErr = nil // InTx may run this again after a deadlock (PostgreSQL)
 		// A savepoint lets a refused item undo the items before it while the
 		// refusal itself is still recorded, in this same transaction.
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT take_stock`); err != nil {
@@ -56,14 +57,13 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 // and returns the product's price; the conditional UPDATE is what keeps
 // stock from going negative under any concurrency.
 func (s *SQLStore) takeStock(ctx context.Context, tx *sql.Tx, item ReservedItem) (int64, error) {
-	n, err := s.exec(ctx, tx, `UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?`,
-		item.Quantity, item.ProductID, item.Quantity)
+	n, err := s.exec(ctx, tx, takeStockQuery, item.Quantity, item.ProductID, item.Quantity)
 	if err != nil {
 		return 0, err
 	}
 	if n == 1 {
 		var price int64
-		err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT price_cents FROM products WHERE id = ?`), item.ProductID).Scan(&price)
+		err := s.queryRowOn(ctx, tx, priceQuery, item.ProductID).Scan(&price)
 		return price, err
 	}
 	var left int64
@@ -79,13 +79,12 @@ func (s *SQLStore) takeStock(ctx context.Context, tx *sql.Tx, item ReservedItem)
 }
 
 func (s *SQLStore) insertReservation(ctx context.Context, tx *sql.Tx, r Reservation, now time.Time) error {
-	if _, err := s.exec(ctx, tx, `INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.OrderID, r.Status, now.UnixMicro(), r.ExpiresAt.UnixMicro(), now.UnixMicro()); err != nil {
+	if _, err := s.exec(ctx, tx, insertReservationQuery,
+		r.ID, r.OrderID, r.Status, now.UnixMicro(), r.ExpiresAt.UnixMicro(), now.UnixMicro()); err != nil {
 		return fmt.Errorf("insert reservation: %w", err)
 	}
 	for i, it := range r.Items {
-		if _, err := s.exec(ctx, tx, `INSERT INTO reservation_items (reservation_id, line, product_id, quantity, unit_price_cents)
-			VALUES (?, ?, ?, ?, ?)`, r.ID, i, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
+		if _, err := s.exec(ctx, tx, insertReservationItemQuery, r.ID, i, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
 			return fmt.Errorf("insert reservation item: %w", err)
 		}
 	}
@@ -97,8 +96,7 @@ func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.T
 	var out Reservation
 	expiredNow := false
 	err := s.inTx(ctx, "confirm reservation", func(tx *sql.Tx) error {
-		n, err := s.exec(ctx, tx, `UPDATE reservations SET status = 'confirmed', updated_at = ?
-			WHERE id = ? AND status = 'held' AND expires_at > ?`, now.UnixMicro(), id, now.UnixMicro())
+		n, err := s.exec(ctx, tx, confirmReservationQuery, now.UnixMicro(), id, now.UnixMicro())
 		if err != nil {
 			return err
 		}
@@ -120,7 +118,7 @@ func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.T
 				return ErrReservationExpired
 			}
 		}
-		rs, err := s.loadReservations(ctx, tx, `SELECT id, order_id, status, expires_at FROM reservations WHERE id = ?`, id)
+		rs, err := s.loadReservations(ctx, tx, reservationByIDQuery, id)
 		if err != nil {
 			return err
 		}

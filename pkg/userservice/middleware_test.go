@@ -32,7 +32,7 @@ func TestLoggingMiddleware(t *testing.T) {
 	if _, _, err := svc.ListUsers(ctx, "", 10); err != nil {
 		t.Fatal(err)
 	}
-	lines := sink.records(t)
+	lines := sink.Records(t)
 	if len(lines) != 3 {
 		t.Fatalf("%d log lines, want 3: %s", len(lines), sink)
 	}
@@ -64,7 +64,7 @@ func TestLoggingMiddlewareLogsInternalCause(t *testing.T) {
 	if _, err := svc.GetUser(context.Background(), ids.New(IDPrefix)); err == nil {
 		t.Fatal("no error")
 	}
-	l := sink.records(t)[0]
+	l := sink.Records(t)[0]
 	if l["outcome"] != "internal" || !strings.Contains(fmt.Sprint(l["err"]), "disk full") {
 		t.Fatalf("logged %v", l)
 	}
