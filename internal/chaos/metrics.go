@@ -22,6 +22,9 @@ type Sample struct {
 	// Goroutines is go_goroutines; OpenFDs is process_open_fds.
 	Goroutines float64 `json:"goroutines,omitempty"`
 	OpenFDs    float64 `json:"open_fds,omitempty"`
+	// Unresolved is orders_unresolved summed over its statuses (pending
+	// and cancelling orders), or -1 when the scrape did not have it.
+	Unresolved float64 `json:"unresolved_orders"`
 }
 
 // promLine is one sample line of the Prometheus text format.
@@ -94,7 +97,7 @@ func parseLabels(s string) map[string]string {
 // sampleFrom turns a scrape into a Sample.
 func sampleFrom(at Millis, text string) Sample {
 	s := Sample{At: at, OK: true, Breaker: map[string]int{}, Retries: map[string]float64{},
-		Timeouts: map[string]float64{}, ShortCircuits: map[string]float64{}}
+		Timeouts: map[string]float64{}, ShortCircuits: map[string]float64{}, Unresolved: -1}
 	for _, l := range parseProm(text) {
 		dep := l.labels["dependency"]
 		switch l.name {
@@ -113,6 +116,8 @@ func sampleFrom(at Millis, text string) Sample {
 			s.Goroutines = l.value
 		case "process_open_fds":
 			s.OpenFDs = l.value
+		case "orders_unresolved":
+			s.Unresolved = max(s.Unresolved, 0) + l.value
 		}
 	}
 	return s

@@ -18,6 +18,8 @@ dependency_timeouts_total{dependency="user"} 4
 dependency_short_circuits_total{dependency="user"} 250
 go_goroutines 42
 process_open_fds 17
+orders_unresolved{status="pending"} 2
+orders_unresolved{status="cancelling"} 1
 http_request_duration_seconds_bucket{code="201",method="POST",route="POST /v1/orders",le="+Inf"} 9
 weird{a="x\"y",b="z"} 1e3
 broken line
@@ -39,6 +41,12 @@ func TestSampleFrom(t *testing.T) {
 	}
 	if s.Goroutines != 42 || s.OpenFDs != 17 {
 		t.Errorf("goroutines %v, fds %v", s.Goroutines, s.OpenFDs)
+	}
+	if s.Unresolved != 3 {
+		t.Errorf("unresolved orders %v, want 3", s.Unresolved)
+	}
+	if s := sampleFrom(0, "go_goroutines 1\n"); s.Unresolved != -1 {
+		t.Errorf("no orders_unresolved in the scrape: %v, want -1 (unknown)", s.Unresolved)
 	}
 }
 

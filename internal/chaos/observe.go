@@ -129,29 +129,24 @@ func countAttempts(exs []Exchange, log *serviceLog, limit int) attemptStats {
 	return a
 }
 
-// settle waits, up to within, until ordersvc has no pending or cancelling
-// order and productsvc holds no reservation: the recovery loop has
-// finished or undone everything the faults left half done.
-func settle(ctx context.Context, a *api, st *stack, within time.Duration) settleResult {
+// settle waits, up to within, until ordersvc counts no pending or
+// cancelling order (its orders_unresolved gauge) and productsvc holds no
+// reservation: the recovery loop has finished or undone everything the
+// faults left half done.
+func settle(ctx context.Context, a *api, smp *sampler, st *stack, within time.Duration) settleResult {
 	start := time.Now()
 	var res settleResult
-	store, err := orderservice.OpenStore(ctx, st.orderDB)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer store.Close()
 	for {
 		res.Error = ""
-		unresolved, err := store.ListUnresolved(ctx, time.Now().Add(time.Hour), 1000)
+		s := smp.scrape(ctx)
+		if s.Unresolved < 0 {
+			res.Error = "ordersvc's /metrics has no orders_unresolved"
+		}
+		held, err := a.listReservations(ctx, st.product.url, "held")
 		if err != nil {
 			res.Error = err.Error()
 		}
-		held, herr := a.listReservations(ctx, st.product.url, "held")
-		if herr != nil {
-			res.Error = herr.Error()
-		}
-		res.Unresolved, res.Held = len(unresolved), len(held)
+		res.Unresolved, res.Held = int(s.Unresolved), len(held)
 		res.Waited = Millis(time.Since(start))
 		if res.Error == "" && res.Unresolved == 0 && res.Held == 0 {
 			return res

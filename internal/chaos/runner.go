@@ -129,7 +129,7 @@ func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report,
 	pending := undecided(gen.Exchanges())
 	left := redrive(ctx, gen, reqs, pending, cfg.settings.redriveBound())
 	event("re-drive", fmt.Sprintf("%d undecided keys asked again, %d still undecided", len(pending), len(left)))
-	settled := settle(ctx, a, st, cfg.settings.settleBound())
+	settled := settle(ctx, a, smp, st, cfg.settings.settleBound())
 	settled.Undecided = len(left)
 	settled.Recovered = st.log.recoveredOrders()
 	event("settled", fmt.Sprintf("%d unresolved orders, %d held reservations", settled.Unresolved, settled.Held))

@@ -77,7 +77,7 @@ func (s *sampler) loop(ctx context.Context) {
 func (s *sampler) scrape(ctx context.Context) Sample {
 	text, err := s.api.getText(ctx, s.url, 500*time.Millisecond)
 	at := s.since()
-	sample := Sample{At: at}
+	sample := Sample{At: at, Unresolved: -1}
 	if err == nil {
 		sample = sampleFrom(at, text)
 	}

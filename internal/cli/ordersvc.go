@@ -80,6 +80,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer store.Close()
+	reg.MustRegister(newUnresolvedOrders(store.CountUnresolved))
 
 	httpClient := transport.NewHTTPClient()
 	orders := orderservice.NewService(store,

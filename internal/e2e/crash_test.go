@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -87,6 +89,11 @@ func TestOrderServiceKilledBetweenReserveAndConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitReady(s.procs["ordersvc"], s.orders)
+	// The orphan is pending until the recovery loop or the client's retry
+	// takes it forward; nothing is being undone.
+	if pending, cancelling := unresolvedOrders(t, s.orders); pending > 1 || cancelling != 0 {
+		t.Fatalf("after the restart orders_unresolved = %d pending, %d cancelling; want at most the one orphan", pending, cancelling)
+	}
 
 	// Retries get 503 while the order is being resolved, then the order.
 	var got orderBody
@@ -124,4 +131,35 @@ func TestOrderServiceKilledBetweenReserveAndConfirm(t *testing.T) {
 	if after.Stock != 7 {
 		t.Fatalf("stock = %d, want 7", after.Stock)
 	}
+	if pending, cancelling := unresolvedOrders(t, s.orders); pending != 0 || cancelling != 0 {
+		t.Fatalf("orders_unresolved = %d pending, %d cancelling; want none", pending, cancelling)
+	}
+}
+
+// unresolvedOrders reads ordersvc's orders_unresolved gauge; the test fails
+// if it is missing.
+func unresolvedOrders(t *testing.T, base string) (pending, cancelling int) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		var n int
+		if _, err := fmt.Sscanf(line, `orders_unresolved{status="pending"} %d`, &n); err == nil {
+			pending, seen = n, seen+1
+		} else if _, err := fmt.Sscanf(line, `orders_unresolved{status="cancelling"} %d`, &n); err == nil {
+			cancelling, seen = n, seen+1
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("/metrics has no orders_unresolved for pending and cancelling:\n%s", b)
+	}
+	return pending, cancelling
 }

@@ -42,10 +42,11 @@ func runHelper(mode string, args []string) int {
 		fmt.Fprintln(os.Stderr, "boom: cannot start")
 		return 3
 	case "ignore-term":
+		// Notify would take SIGTERM back from Ignore: stop on SIGINT only.
 		signal.Ignore(syscall.SIGTERM)
-		return helperServe(args[0])
+		return helperServe(args[0], syscall.SIGINT)
 	case "serve":
-		return helperServe(args[0])
+		return helperServe(args[0], syscall.SIGTERM)
 	case "parent":
 		child, err := Start(context.Background(), Spec{
 			Name: "grandchild", Args: args, Env: []string{helperEnv + "=serve"}, Output: os.Stdout,
@@ -67,8 +68,8 @@ func runHelper(mode string, args []string) int {
 	return 2
 }
 
-func helperServe(addr string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+func helperServe(addr string, stopOn os.Signal) int {
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn)
 	defer stop()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -22,6 +22,30 @@ const readyPoll = 20 * time.Millisecond
 // deadline of its own.
 func (p *Process) WaitReady(ctx context.Context, baseURL string) error {
 	r := p.current()
+	// Something else answering on the port while our child dies of
+	// "address already in use" is not our child being ready.
+	exited := func() error {
+		if r.exited() {
+			return p.exitedEarly(r)
+		}
+		return nil
+	}
+	return pollHealthz(ctx, p.spec.Name, baseURL, r.done, exited)
+}
+
+// WaitHealthy polls GET baseURL/healthz until it answers 200, for a
+// service named name that is not a child of this process (a container): it
+// gives up when ctx ends, or after ReadyTimeout if ctx has no deadline of
+// its own.
+func WaitHealthy(ctx context.Context, name, baseURL string) error {
+	return pollHealthz(ctx, name, baseURL, nil, func() error { return nil })
+}
+
+// pollHealthz probes baseURL/healthz of the service name every readyPoll
+// until it answers 200, ctx ends (or ReadyTimeout passes when ctx has no
+// deadline), or, after a probe or when gone is closed, check returns an
+// error, which it returns as it is.
+func pollHealthz(ctx context.Context, name, baseURL string, gone <-chan struct{}, check func() error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ReadyTimeout)
@@ -35,19 +59,17 @@ func (p *Process) WaitReady(ctx context.Context, baseURL string) error {
 	defer tick.Stop()
 	for {
 		err := probe(ctx, client, url)
-		// Something else answering on the port while our child dies of
-		// "address already in use" is not our child being ready.
-		if r.exited() {
-			return p.exitedEarly(r)
+		if cerr := check(); cerr != nil {
+			return cerr
 		}
 		if err == nil {
 			return nil
 		}
 		select {
-		case <-r.done:
-			return p.exitedEarly(r)
+		case <-gone:
+			return check()
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready at %s: %w (last probe: %v)", p.spec.Name, url, ctx.Err(), err)
+			return fmt.Errorf("%s not ready at %s: %w (last probe: %v)", name, url, ctx.Err(), err)
 		case <-tick.C:
 		}
 	}

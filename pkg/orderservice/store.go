@@ -52,10 +52,21 @@ type Store interface {
 	// ListUnresolved returns up to limit orders the recovery loop must look
 	// at: cancelling ones, and pending ones not updated since before.
 	ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error)
+	// CountUnresolved counts the orders not yet decided: pending ones (in
+	// flight, or orphaned by a crash) and cancelling ones.
+	CountUnresolved(ctx context.Context) (Unresolved, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+}
+
+// Unresolved counts the orders that are neither confirmed, rejected nor
+// cancelled: what requests in flight and the recovery loop have yet to
+// decide.
+type Unresolved struct {
+	Pending    int
+	Cancelling int
 }
 
 // ErrStateChanged means a conditional state change found the order in

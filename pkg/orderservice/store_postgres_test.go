@@ -48,6 +48,7 @@ func testOrderStore(t *testing.T, newURL orderStoreURL) {
 		{"KeyTakenAndFreed", testOrderKeyTakenAndFreed},
 		{"TransitionsAreConditional", testOrderTransitionsConditional},
 		{"ListConfirmedAndUnresolved", testOrderLists},
+		{"CountUnresolved", testOrderCountUnresolved},
 		{"ConcurrentSameKey", testOrderConcurrentSameKey},
 		{"ConcurrentResolvers", testOrderConcurrentResolvers},
 	} {
@@ -182,6 +183,51 @@ func testOrderTransitionsConditional(t *testing.T, url string) {
 	if err := s.Cancel(ctx, ids.New(orderservice.IDPrefix)); !errors.Is(err, orderservice.ErrStateChanged) {
 		t.Fatalf("cancel unknown: %v", err)
 	}
+}
+
+// CountUnresolved follows orders through every state: only pending and
+// cancelling ones count.
+func testOrderCountUnresolved(t *testing.T, url string) {
+	s := openOrderStore(t, url)
+	ctx := context.Background()
+	want := func(pending, cancelling int) {
+		t.Helper()
+		got, err := s.CountUnresolved(ctx)
+		if err != nil || got != (orderservice.Unresolved{Pending: pending, Cancelling: cancelling}) {
+			t.Fatalf("CountUnresolved = %+v, %v; want %d pending, %d cancelling", got, err, pending, cancelling)
+		}
+	}
+	want(0, 0)
+	var made []string
+	for range 4 {
+		r := pendingRecord("", item("prd_a", 1))
+		if err := s.CreatePending(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, r.ID)
+	}
+	want(4, 0)
+	if err := s.Confirm(ctx, made[0], nil, 0, "rsv_0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reject(ctx, made[1], "insufficient_stock", "none left"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCancelling(ctx, made[2], ""); err != nil {
+		t.Fatal(err)
+	}
+	want(1, 1)
+	if err := s.Cancel(ctx, made[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkCancelling(ctx, made[3], "rsv_3"); err != nil {
+		t.Fatal(err)
+	}
+	want(0, 1)
+	if err := s.Confirm(ctx, made[3], nil, 0, "rsv_3"); err != nil {
+		t.Fatal(err)
+	}
+	want(0, 0)
 }
 
 func testOrderLists(t *testing.T, url string) {

@@ -212,6 +212,34 @@ func (s *SQLStore) ListUnresolved(ctx context.Context, before time.Time, limit i
 	return records, nil
 }
 
+// CountUnresolved implements Store.
+func (s *SQLStore) CountUnresolved(ctx context.Context) (Unresolved, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT status, COUNT(*) FROM orders
+		WHERE status IN (?, ?) GROUP BY status`), StatusPending, StatusCancelling)
+	if err != nil {
+		return Unresolved{}, internalf("count unresolved orders: %w", err)
+	}
+	defer rows.Close()
+	var u Unresolved
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return Unresolved{}, internalf("count unresolved orders: %w", err)
+		}
+		switch status {
+		case StatusPending:
+			u.Pending = n
+		case StatusCancelling:
+			u.Cancelling = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Unresolved{}, internalf("count unresolved orders: %w", err)
+	}
+	return u, nil
+}
+
 func (s *SQLStore) list(ctx context.Context, q string, args ...any) ([]Record, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(q), args...)
 	if err != nil {
