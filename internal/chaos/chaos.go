@@ -65,8 +65,8 @@ func runChaos(ctx context.Context, args []string, getenv func(string) string, st
 		return ExitNoRun
 	}
 	cfg := runConfig{opts: opts, settings: settings, executable: executable, stdout: stdout, stderr: stderr}
-	fmt.Fprintf(stdout, "chaos: %d experiment(s), load %s at %d requests/s each, seed %d, reports in %s\n",
-		len(opts.Experiments), opts.Duration, opts.Rate, opts.Seed, opts.ReportDir)
+	fmt.Fprintf(stdout, "chaos: %d experiment(s) on target %s, load %s at %d requests/s each, seed %d, reports in %s\n",
+		len(opts.Experiments), opts.Target, opts.Duration, opts.Rate, opts.Seed, opts.ReportDir)
 	fmt.Fprintf(stdout, "chaos: settings passed to the services: %v\n", settings.env())
 
 	began := time.Now()

@@ -3,6 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
 // TestKillUserExperiment runs one short real experiment: usersvc killed
@@ -29,27 +34,7 @@ func TestKillUserExperiment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real stack for about 15s")
 	}
-	exe := buildChaos(t)
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := runChaos(context.Background(), []string{"-experiment", "kill-user", "-duration", "8s", "-rate", "50", "-report", dir},
-		func(string) string { return "" }, &stdout, &stderr, exe)
-	t.Log(stdout.String())
-	if code != ExitPass && code != ExitFail {
-		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
-	}
-	var r Report
-	data, err := os.ReadFile(filepath.Join(dir, "kill-user.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Checks) != 10 || len(r.Phases) != 3 || len(r.Timeline) == 0 || len(r.Samples) == 0 {
-		t.Fatalf("report: %d checks, %d phases, %d buckets, %d samples",
-			len(r.Checks), len(r.Phases), len(r.Timeline), len(r.Samples))
-	}
+	r, stdout := runOne(t, "kill-user", "-duration", "8s", "-rate", "50")
 	open := r.Phases[1].TimeToOpen
 	if open == nil || open.D() > time.Second || r.Phases[2].TimeToRecover == nil {
 		t.Errorf("fault/recovery timings: open %v, recover %v", deref(open), deref(r.Phases[2].TimeToRecover))
@@ -63,14 +48,84 @@ func TestKillUserExperiment(t *testing.T) {
 			t.Errorf("check %s %s: %s (%s; %v)", c.ID, c.Name, c.Result, c.Measured, c.Details)
 		}
 	}
-	for _, f := range []string{"kill-user.svg", "kill-user.log", "summary.txt", "summary.json"} {
+	if !strings.Contains(stdout, "== kill-user: ") || !strings.Contains(stdout, "== summary") {
+		t.Error("no result table in the output")
+	}
+}
+
+// TestRestartOrderExperimentOnPostgres runs the experiment that leans on
+// the database most (ordersvc killed mid-saga, its recovery loop finishing
+// the orders) with every service on PostgreSQL, and checks that the
+// experiment's databases are dropped afterwards.
+func TestRestartOrderExperimentOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real stack for about 10s")
+	}
+	server := pgtest.AdminURL(t)
+	r, _ := runOne(t, "restart-order", "-duration", "5s", "-rate", "50", "-postgres", server)
+	if !strings.Contains(r.Stack, "PostgreSQL databases kitshop_chaos_") {
+		t.Errorf("stack = %q, want PostgreSQL databases", r.Stack)
+	}
+	for _, c := range r.Checks {
+		if c.Result == Fail {
+			t.Errorf("check %s %s: %s (%s; %v)", c.ID, c.Name, c.Result, c.Measured, c.Details)
+		}
+	}
+	db, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var left []string
+	rows, err := db.Query(`SELECT datname FROM pg_database WHERE datname LIKE 'kitshop\_chaos\_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, name)
+	}
+	if len(left) != 0 {
+		t.Errorf("databases left behind: %v", left)
+	}
+}
+
+// runOne runs one experiment with args through a chaos binary built for
+// the test and returns its report, having checked that the run judged
+// every check and wrote every file; stdout is the runner's terminal output.
+func runOne(t *testing.T, name string, args ...string) (Report, string) {
+	t.Helper()
+	exe := buildChaos(t)
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := runChaos(context.Background(), append([]string{"-experiment", name, "-report", dir}, args...),
+		func(string) string { return "" }, &stdout, &stderr, exe)
+	t.Log(stdout.String())
+	if code != ExitPass && code != ExitFail {
+		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+	}
+	var r Report
+	data, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Checks) != 10 || len(r.Phases) != 3 || len(r.Timeline) == 0 || len(r.Samples) == 0 {
+		t.Fatalf("report: %d checks, %d phases, %d buckets, %d samples",
+			len(r.Checks), len(r.Phases), len(r.Timeline), len(r.Samples))
+	}
+	for _, f := range []string{name + ".svg", name + ".log", "summary.txt", "summary.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(stdout.String(), "== kill-user: ") || !strings.Contains(stdout.String(), "== summary") {
-		t.Error("no result table in the output")
-	}
+	return r, stdout.String()
 }
 
 // buildChaos builds cmd/chaos into a temporary directory.

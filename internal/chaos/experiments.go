@@ -22,19 +22,19 @@ func experiments() []Experiment {
 	return []Experiment{
 		{
 			Name:        "kill-user",
-			Description: "usersvc SIGKILLed under load, restarted on the same port and database",
+			Description: "usersvc killed under load (SIGKILL; docker kill), started again on the same port and database",
 			Dependency:  "user",
 			fault:       func(st *stack, _ Settings, _ func() int64) fault { return killFault(st, st.user) },
 		},
 		{
 			Name:        "kill-product",
-			Description: "productsvc SIGKILLed under load, restarted on the same port and database",
+			Description: "productsvc killed under load (SIGKILL; docker kill), started again on the same port and database",
 			Dependency:  "product",
 			fault:       func(st *stack, _ Settings, _ func() int64) fault { return killFault(st, st.product) },
 		},
 		{
 			Name:        "hang-user",
-			Description: "usersvc frozen with SIGSTOP (accepts connections, answers nothing), then SIGCONT",
+			Description: "usersvc frozen (SIGSTOP; docker pause): accepts connections, answers nothing; then thawed",
 			Dependency:  "user",
 			fault:       func(st *stack, _ Settings, _ func() int64) fault { return hangFault(st.user) },
 		},
@@ -59,8 +59,8 @@ func experiments() []Experiment {
 		},
 		{
 			Name: "restart-order",
-			Description: "ordersvc SIGKILLed with orders mid-saga (product calls slowed by 80ms first), " +
-				"restarted on the same port and database: no order lost or duplicated",
+			Description: "ordersvc killed (SIGKILL; docker kill) with orders mid-saga (product calls slowed by 80ms first), " +
+				"started again on the same port and database: no order lost or duplicated",
 			fault: func(st *stack, _ Settings, inflight func() int64) fault { return restartOrderFault(st, inflight) },
 		},
 	}

@@ -22,29 +22,21 @@ type fault struct {
 	length time.Duration
 }
 
-// killFault SIGKILLs svc and, to heal, restarts it on the same port and
-// database.
+// killFault kills svc (SIGKILL, docker kill) and, to heal, starts it again
+// on the same port and database.
 func killFault(st *stack, svc *service) fault {
 	return fault{
-		inject: func(context.Context) (string, error) {
-			pid := svc.proc.PID()
-			if err := svc.proc.Kill(); err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("SIGKILL %s (pid %d)", svc.name, pid), nil
-		},
-		heal: func(ctx context.Context) error { return st.restart(ctx, svc) },
+		inject: func(context.Context) (string, error) { return svc.ctl.Kill() },
+		heal:   func(ctx context.Context) error { return st.restart(ctx, svc) },
 	}
 }
 
-// hangFault freezes svc with SIGSTOP: it keeps its sockets and accepts
-// connections (the kernel does), but answers nothing until SIGCONT.
+// hangFault freezes svc (SIGSTOP, docker pause): it keeps its sockets and
+// accepts connections (the kernel does), but answers nothing until thawed.
 func hangFault(svc *service) fault {
 	return fault{
-		inject: func(context.Context) (string, error) {
-			return fmt.Sprintf("SIGSTOP %s (pid %d)", svc.name, svc.proc.PID()), svc.proc.Stop()
-		},
-		heal: func(context.Context) error { return svc.proc.Continue() },
+		inject: func(context.Context) (string, error) { return svc.ctl.Freeze() },
+		heal:   func(context.Context) error { return svc.ctl.Thaw() },
 	}
 }
 
@@ -69,7 +61,7 @@ const (
 	restartDowntime = 500 * time.Millisecond
 )
 
-// restartOrderFault SIGKILLs ordersvc mid-load, with orders in flight, and
+// restartOrderFault kills ordersvc mid-load, with orders in flight, and
 // restarts it (same port, same database) after restartDowntime.
 func restartOrderFault(st *stack, inflight func() int64) fault {
 	slow := Toxic{Name: "prime_latency", Type: "latency", Stream: "downstream", Toxicity: 1,
@@ -82,11 +74,12 @@ func restartOrderFault(st *stack, inflight func() int64) fault {
 			return sleepCtx(ctx, primeFor)
 		},
 		inject: func(ctx context.Context) (string, error) {
-			n, pid := inflight(), st.order.proc.PID()
-			if err := st.order.proc.Kill(); err != nil {
+			n := inflight()
+			detail, err := st.order.ctl.Kill()
+			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("SIGKILL ordersvc (pid %d) with %d requests in flight", pid, n),
+			return fmt.Sprintf("%s with %d requests in flight", detail, n),
 				st.proxies.removeToxic(ctx, "product", slow.Name)
 		},
 		heal:   func(ctx context.Context) error { return st.restart(ctx, st.order) },

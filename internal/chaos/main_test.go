@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kitshop/kitshop/internal/cli"
+	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
 // TestMain lets the test binary stand in for the chaos binary: the real
@@ -23,5 +24,5 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(pgtest.Main(m))
 }

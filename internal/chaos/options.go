@@ -16,6 +16,10 @@ const (
 	DefaultRate      = 50
 	DefaultReportDir = "./chaos-report"
 	DefaultSeed      = 1
+	// DefaultComposeFile and DefaultImage are the compose target's
+	// defaults: the repository's file, and the image it names.
+	DefaultComposeFile = "docker-compose.yml"
+	DefaultImage       = "kitshop:local"
 
 	minDuration = 3 * time.Second
 	maxDuration = 30 * time.Minute
@@ -40,6 +44,14 @@ type Options struct {
 	// Verbose copies the services' output to stderr as well as to the log
 	// file.
 	Verbose bool
+	// Target is what the services run as: TargetProcess (child processes)
+	// or TargetCompose (containers of ComposeFile, running Image).
+	Target      string
+	ComposeFile string
+	Image       string
+	// Postgres, if set, is a PostgreSQL server on which the process target
+	// creates fresh databases for each experiment (and drops them after).
+	Postgres string
 }
 
 // errUsage marks errors of the command line: exit status 2.
@@ -59,8 +71,12 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.ReportDir, "report", DefaultReportDir, "directory for the JSON reports, SVG charts, service logs and summary")
 	fs.Int64Var(&o.Seed, "seed", DefaultSeed, "seed of the load's random choices")
 	fs.BoolVar(&o.Verbose, "v", false, "also copy the services' output to stderr")
+	fs.StringVar(&o.Target, "target", TargetProcess, "what the services run as: process (child processes on loopback) or compose (containers of -compose-file)")
+	fs.StringVar(&o.ComposeFile, "compose-file", DefaultComposeFile, "the compose target's docker-compose.yml")
+	fs.StringVar(&o.Image, "image", DefaultImage, "the compose target's image (build it first: scripts/docker-build-offline.sh, or docker compose build)")
+	fs.StringVar(&o.Postgres, "postgres", "", "run the process target on this PostgreSQL server (postgres://user:pass@host:port/): fresh databases per experiment, dropped after")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: chaos -experiment NAME|all [-duration D] [-rate N] [-report DIR]\n"+
+		fmt.Fprintf(stderr, "usage: chaos -experiment NAME|all [-duration D] [-rate N] [-report DIR] [-target process|compose] [-postgres URL]\n"+
 			"       chaos -list\n"+
 			"       chaos usersvc|productsvc|ordersvc|gateway [service flags]   (runs that service)\n\nflags:\n")
 		fs.PrintDefaults()
@@ -86,6 +102,12 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 		return o, fmt.Errorf("%w: -rate %d out of range [1, %d]", errUsage, o.Rate, maxRate)
 	case o.ReportDir == "":
 		return o, fmt.Errorf("%w: -report is empty", errUsage)
+	case o.Target != TargetProcess && o.Target != TargetCompose:
+		return o, fmt.Errorf("%w: -target %q: want %s or %s", errUsage, o.Target, TargetProcess, TargetCompose)
+	case o.Target == TargetCompose && o.Postgres != "":
+		return o, fmt.Errorf("%w: -postgres applies to -target %s only (docker-compose.postgres.yml runs the containers on PostgreSQL)", errUsage, TargetProcess)
+	case o.Postgres != "" && !strings.HasPrefix(o.Postgres, "postgres://") && !strings.HasPrefix(o.Postgres, "postgresql://"):
+		return o, fmt.Errorf("%w: -postgres: want a postgres:// URL", errUsage)
 	}
 	exps, err := selectExperiments(name)
 	if err != nil {

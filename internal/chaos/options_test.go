@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kitshop/kitshop/internal/procs"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -19,7 +20,8 @@ func TestParseOptions(t *testing.T) {
 		check   func(t *testing.T, o Options)
 	}{
 		{name: "defaults", args: []string{"-experiment", "kill-user"}, check: func(t *testing.T, o Options) {
-			if o.Duration != DefaultDuration || o.Rate != DefaultRate || o.ReportDir != DefaultReportDir || o.Seed != DefaultSeed {
+			if o.Duration != DefaultDuration || o.Rate != DefaultRate || o.ReportDir != DefaultReportDir || o.Seed != DefaultSeed ||
+				o.Target != TargetProcess || o.ComposeFile != DefaultComposeFile || o.Image != DefaultImage || o.Postgres != "" {
 				t.Errorf("defaults = %+v", o)
 			}
 			if len(o.Experiments) != 1 || o.Experiments[0].Name != "kill-user" {
@@ -37,6 +39,22 @@ func TestParseOptions(t *testing.T) {
 			}
 		}},
 		{name: "no experiment", args: nil, wantErr: "-experiment is required"},
+		{name: "compose target", args: []string{"-experiment", "hang-user", "-target", "compose", "-compose-file", "c.yml", "-image", "shop:x"},
+			check: func(t *testing.T, o Options) {
+				if o.Target != TargetCompose || o.ComposeFile != "c.yml" || o.Image != "shop:x" {
+					t.Errorf("options = %+v", o)
+				}
+			}},
+		{name: "postgres", args: []string{"-experiment", "kill-user", "-postgres", "postgres://u@127.0.0.1:5432/"},
+			check: func(t *testing.T, o Options) {
+				if o.Postgres != "postgres://u@127.0.0.1:5432/" || o.Target != TargetProcess {
+					t.Errorf("options = %+v", o)
+				}
+			}},
+		{name: "unknown target", args: []string{"-experiment", "kill-user", "-target", "k8s"}, wantErr: `-target "k8s": want process or compose`},
+		{name: "postgres with compose", args: []string{"-experiment", "kill-user", "-target", "compose", "-postgres", "postgres://x/"},
+			wantErr: "-postgres applies to -target process only"},
+		{name: "postgres not a URL", args: []string{"-experiment", "kill-user", "-postgres", "localhost:5432"}, wantErr: "-postgres: want a postgres:// URL"},
 		{name: "unknown experiment", args: []string{"-experiment", "kill-everything"}, wantErr: `unknown experiment "kill-everything"`},
 		{name: "duration too short", args: []string{"-experiment", "kill-user", "-duration", "1s"}, wantErr: "-duration 1s out of range"},
 		{name: "duration negative", args: []string{"-experiment", "kill-user", "-duration", "-5s"}, wantErr: "out of range"},
@@ -136,18 +154,44 @@ func TestStartFailsWhenThePortIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	st := &stack{dir: t.TempDir(), procCtx: context.Background(), proxies: newProxies(), log: newServiceLog(nil)}
-	_, err = st.start(context.Background(), "", "usersvc", hold.Addr().String(), nil)
+	free, err := freePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = startStack(context.Background(), stackConfig{
+		Target: TargetProcess, Settings: defaultSettings(),
+		Ports: []int{hold.Addr().(*net.TCPAddr).Port, free[0], free[1]},
+	})
 	if err == nil || !strings.Contains(err.Error(), "usersvc exited before it was ready") {
 		t.Errorf("err = %v, want usersvc exited before it was ready", err)
 	}
 	if err != nil && strings.Contains(err.Error(), "\n") {
 		t.Errorf("error is not one line: %q", err)
 	}
-	_ = st.close()
-	for _, p := range st.group.Processes() {
-		if p.Exited() == procs.ErrRunning {
-			t.Errorf("%s left running", p.Name())
+	if kids := children(t); len(kids) != 0 {
+		t.Errorf("child processes left running: %v", kids)
+	}
+}
+
+// children lists the PIDs of this process's children, from /proc.
+func children(t *testing.T) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		t.Skip("no /proc to list child processes")
+	}
+	me := strconv.Itoa(os.Getpid())
+	var kids []string
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...; comm may hold spaces.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		if fields := strings.Fields(rest); len(fields) > 1 && fields[1] == me {
+			kids = append(kids, strings.Fields(string(b))[0])
 		}
 	}
+	return kids
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -29,7 +30,13 @@ func newProxies() *proxies {
 // add starts a proxy to upstream (host:port) on a free loopback port and
 // returns its address.
 func (p *proxies) add(name, upstream string) (string, error) {
-	px := toxiproxy.NewProxy(p.server, name, "127.0.0.1:0", upstream)
+	return p.addOn("127.0.0.1", name, upstream)
+}
+
+// addOn starts a proxy to upstream on a free port of the local address
+// host and returns its address.
+func (p *proxies) addOn(host, name, upstream string) (string, error) {
+	px := toxiproxy.NewProxy(p.server, name, net.JoinHostPort(host, "0"), upstream)
 	if err := px.Start(); err != nil {
 		return "", fmt.Errorf("proxy %s: %w", name, err)
 	}

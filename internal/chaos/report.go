@@ -20,6 +20,10 @@ type Report struct {
 	Rate        int       `json:"rate"`
 	Duration    Millis    `json:"duration_ms"`
 	Seed        int64     `json:"seed"`
+	// Target is what the services ran as (process or compose) and Stack
+	// where: the databases, or the compose project and image.
+	Target string `json:"target"`
+	Stack  string `json:"stack"`
 	// Env is the resilience settings as passed to the services.
 	Env        []string        `json:"env"`
 	Events     []Event         `json:"events"`

@@ -55,7 +55,11 @@ func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report,
 	if cfg.opts.Verbose {
 		out = io.MultiWriter(logFile, cfg.stderr)
 	}
-	st, err := startStack(ctx, stackConfig{Executable: cfg.executable, Settings: cfg.settings, Output: out})
+	st, err := startStack(ctx, stackConfig{
+		Target: cfg.opts.Target, Executable: cfg.executable, Postgres: cfg.opts.Postgres,
+		ComposeFile: cfg.opts.ComposeFile, Image: cfg.opts.Image,
+		Settings: cfg.settings, Output: out,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +179,7 @@ func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report,
 	}
 	r := newReport(exp, cfg, o, checks, events)
 	r.Started, r.Took = began, Millis(time.Since(began))
+	r.Target, r.Stack = cfg.opts.Target, st.where
 	r.Redrive = redriveResult{Keys: len(pending), Left: len(left)}
 	if stopErr != nil {
 		r.StopError = stopErr.Error()

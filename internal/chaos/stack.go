@@ -2,138 +2,134 @@ package chaos
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/kitshop/kitshop/internal/procs"
 )
 
 // stopGrace is how long a service gets to stop after SIGTERM at the end of
 // an experiment before it is SIGKILLed.
 const stopGrace = 5 * time.Second
 
+// Targets: what the stack runs on.
+const (
+	TargetProcess = "process" // child processes of the runner
+	TargetCompose = "compose" // containers of docker-compose.yml
+)
+
 // service is one running service of the stack.
 type service struct {
 	name string
-	url  string // http://127.0.0.1:PORT
-	proc *procs.Process
+	url  string // http://127.0.0.1:PORT, as the runner reaches it
+	ctl  control
 }
 
-// stack is the shop as the runner runs it: usersvc, productsvc and ordersvc
-// as separate child processes of the runner's own executable, on free
-// loopback ports, with fresh SQLite databases in a temporary directory, and
-// ordersvc reaching its dependencies through in-process toxiproxy proxies.
-// A restarted service keeps its port and database.
+// control is how the runner acts on one service: a child process
+// (signals) or a container (docker kill, pause, start).
+type control interface {
+	// Kill ends the service at once; the result says what was done, for
+	// the event log.
+	Kill() (string, error)
+	// Freeze stops the service answering while it keeps its sockets, so
+	// that connections are accepted and then hang.
+	Freeze() (string, error)
+	// Thaw undoes Freeze.
+	Thaw() error
+	// Start starts a killed service again, on the same port with the same
+	// data, and waits until it answers /healthz.
+	Start(ctx context.Context) error
+}
+
+// stack is the shop as an experiment runs it: usersvc, productsvc and
+// ordersvc, fresh databases, and ordersvc reaching its dependencies
+// through in-process toxiproxy proxies, so that network faults are toxics
+// added to them. A restarted service keeps its port and data. The target
+// decides what a service is (stack_process.go, stack_compose.go).
 type stack struct {
-	dir     string
-	env     []string // what the runner sets in every service's environment
-	procCtx context.Context
-	group   procs.Group
+	env     []string // the settings every service runs with
 	proxies *proxies
 	log     *serviceLog
 	user    *service
 	product *service
 	order   *service
-	orderDB string // ordersvc's DATABASE_URL
+	// where describes the target and the databases, for the terminal.
+	where string
+	// stop stops the services and removes their data; it is set once
+	// something is to be stopped.
+	stop func() error
 }
 
 // stackConfig is what startStack needs.
 type stackConfig struct {
-	// Executable runs the services ("" is this process's executable, which
-	// runs a service when its first argument names one).
+	Target string
+	// Executable runs the services of the process target ("" is this
+	// process's executable, which runs a service when its first argument
+	// names one).
 	Executable string
-	Settings   Settings
+	// Postgres, if set, is the PostgreSQL server (postgres://...) on
+	// which the process target creates a fresh database per service.
+	Postgres string
+	// ComposeFile and Image are the compose target's docker-compose.yml
+	// and the image it runs.
+	ComposeFile string
+	Image       string
+	Settings    Settings
 	// Output receives the services' output (a log file).
 	Output io.Writer
+	// Ports, if set, are the loopback ports of usersvc, productsvc and
+	// ordersvc; by default free ones are found.
+	Ports []int
 }
 
-// startStack starts the services and waits until each answers /healthz.
-// On error nothing it started is left running.
-func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
-	dir, err := os.MkdirTemp("", "kitshop-chaos-")
-	if err != nil {
-		return nil, fmt.Errorf("temp dir: %w", err)
+// ports returns cfg.Ports, or three free loopback ports.
+func (cfg stackConfig) ports() ([]int, error) {
+	if len(cfg.Ports) == 3 {
+		return cfg.Ports, nil
 	}
+	return freePorts(3)
+}
+
+// startStack starts the services on cfg.Target and waits until each
+// answers /healthz. On error nothing it started is left running.
+func startStack(ctx context.Context, cfg stackConfig) (*stack, error) {
 	s := &stack{
-		dir: dir,
-		env: append(cfg.Settings.env(), "LOG_FORMAT=json"),
-		// The services outlive a cancelled ctx until close stops them in
-		// order; the kernel kills them if the runner dies (Pdeathsig).
-		procCtx: context.WithoutCancel(ctx),
+		env:     append(cfg.Settings.env(), "LOG_FORMAT=json"),
 		proxies: newProxies(),
 		log:     newServiceLog(cfg.Output),
 	}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
-	ports, err := freePorts(3)
+	var err error
+	switch cfg.Target {
+	case TargetCompose:
+		err = s.startCompose(ctx, cfg)
+	default:
+		err = s.startProcesses(ctx, cfg)
+	}
 	if err != nil {
-		return nil, err
-	}
-	userAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	productAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	orderAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	userProxy, err := s.proxies.add("user", userAddr)
-	if err != nil {
-		return nil, err
-	}
-	productProxy, err := s.proxies.add("product", productAddr)
-	if err != nil {
-		return nil, err
-	}
-	s.orderDB = "sqlite:" + filepath.Join(dir, "ordersvc.db")
-	if s.user, err = s.start(ctx, cfg.Executable, "usersvc", userAddr, nil); err != nil {
-		return nil, err
-	}
-	if s.product, err = s.start(ctx, cfg.Executable, "productsvc", productAddr, nil); err != nil {
-		return nil, err
-	}
-	s.order, err = s.start(ctx, cfg.Executable, "ordersvc", orderAddr, []string{
-		"USER_SERVICE_URL=http://" + userProxy,
-		"PRODUCT_SERVICE_URL=http://" + productProxy,
-	})
-	if err != nil {
+		_ = s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *stack) start(ctx context.Context, exe, name, addr string, env []string) (*service, error) {
-	spec := procs.Spec{
-		Name: name,
-		Path: exe,
-		Args: []string{name, "-http-addr", addr, "-database-url", "sqlite:" + filepath.Join(s.dir, name+".db")},
-		Env:  append(append([]string(nil), s.env...), env...),
-		// procs writes each line in one Write; the log is safe for
-		// concurrent use.
-		Output: s.log,
-	}
-	p, err := s.group.Start(s.procCtx, spec)
-	if err != nil {
-		return nil, err
-	}
-	svc := &service{name: name, url: "http://" + addr, proc: p}
-	if err := p.WaitReady(ctx, svc.url); err != nil {
-		return nil, err
-	}
-	return svc, nil
+// restart starts a killed service again (same port, same data) and waits
+// until it is ready.
+func (s *stack) restart(ctx context.Context, svc *service) error {
+	return svc.ctl.Start(ctx)
 }
 
-// restart starts an exited service again (same port, same database) and
-// waits until it is ready.
-func (s *stack) restart(ctx context.Context, svc *service) error {
-	if err := svc.proc.Restart(s.procCtx); err != nil {
-		return err
+// services are the stack's services that have started, ordersvc first.
+func (s *stack) services() []*service {
+	var out []*service
+	for _, svc := range []*service{s.order, s.product, s.user} {
+		if svc != nil {
+			out = append(out, svc)
+		}
 	}
-	return svc.proc.WaitReady(ctx, svc.url)
+	return out
 }
 
 // describe lists the services and settings, for the terminal.
@@ -142,23 +138,23 @@ func (s *stack) describe() string {
 	fmt.Fprintf(&b, "  services: usersvc %s, productsvc %s, ordersvc %s (via proxies user %s, product %s)\n",
 		s.user.url, s.product.url, s.order.url,
 		s.proxies.byName["user"].Listen, s.proxies.byName["product"].Listen)
+	fmt.Fprintf(&b, "  on: %s\n", s.where)
 	fmt.Fprintf(&b, "  env: %s\n", strings.Join(s.env, " "))
 	return b.String()
 }
 
-// close stops the services (ordersvc first), then the proxies, and removes
-// the databases. It returns how the services ended when not cleanly; a
-// frozen service is thawed so that it can stop.
+// close thaws any frozen service so that it can stop, stops the services
+// and the proxies, and removes the databases. It returns how the services
+// ended when not cleanly.
 func (s *stack) close() error {
-	for _, p := range s.group.Processes() {
-		_ = p.Continue()
+	for _, svc := range s.services() {
+		_ = svc.ctl.Thaw()
 	}
-	err := s.group.StopAll(stopGrace)
-	s.group.KillAll() // a no-op for those already gone
+	var err error
+	if s.stop != nil {
+		err = s.stop()
+	}
 	s.proxies.close()
-	if rmErr := os.RemoveAll(s.dir); rmErr != nil {
-		err = errors.Join(err, rmErr)
-	}
 	return err
 }
 
@@ -180,4 +176,12 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// runID is a short random name for what one experiment creates (databases,
+// a compose project), so that runs never share them.
+func runID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

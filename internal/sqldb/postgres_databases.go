@@ -17,30 +17,9 @@ import (
 // by name: serverURL with the database in its path. The role of the URL
 // needs the CREATEDB privilege unless the databases exist already.
 func CreatePostgresDatabases(ctx context.Context, serverURL string, names ...string) (map[string]string, error) {
-	fail := func(err error) error {
-		return fmt.Errorf("postgres server %s: %s", redact(serverURL), oneLine(scrub(err.Error(), serverURL)))
-	}
-	if dialect, err := ParseURL(serverURL); err != nil || dialect != Postgres {
-		return nil, fmt.Errorf("postgres server %s: want a postgres:// URL", redact(serverURL))
-	}
-	u, err := url.Parse(serverURL)
+	u, conn, fail, err := adminConn(ctx, serverURL)
 	if err != nil {
-		return nil, fmt.Errorf("postgres server %s: invalid URL", redact(serverURL))
-	}
-	admin := *u
-	if strings.Trim(admin.Path, "/") == "" {
-		admin.Path = "/postgres"
-	}
-	config, err := pgx.ParseConfig(admin.String())
-	if err != nil {
-		return nil, fail(errors.New(parsePrefix.ReplaceAllString(err.Error(), "")))
-	}
-	if !urlParams(serverURL).Has("connect_timeout") {
-		config.ConnectTimeout = defaultConnectTimeout
-	}
-	conn, err := pgx.ConnectConfig(ctx, config)
-	if err != nil {
-		return nil, fail(err)
+		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	urls := make(map[string]string, len(names))
@@ -62,4 +41,55 @@ func CreatePostgresDatabases(ctx context.Context, serverURL string, names ...str
 		urls[name] = db.String()
 	}
 	return urls, nil
+}
+
+// DropPostgresDatabases drops the databases names from the PostgreSQL
+// server of serverURL, ending the sessions still connected to them; a
+// database that does not exist is no error. It is for throwaway databases
+// (tests, chaos experiments): what they held is gone.
+func DropPostgresDatabases(ctx context.Context, serverURL string, names ...string) error {
+	_, conn, fail, err := adminConn(ctx, serverURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, name := range names {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fail(fmt.Errorf("drop database %s: %w", name, err))
+		}
+	}
+	return nil
+}
+
+// adminConn connects to the server of serverURL, to the database in its
+// path or to "postgres", with the default connect timeout unless the URL
+// sets one. It returns the parsed URL, the connection, and fail, which
+// turns an error into one line naming the server without its password.
+func adminConn(ctx context.Context, serverURL string) (*url.URL, *pgx.Conn, func(error) error, error) {
+	fail := func(err error) error {
+		return fmt.Errorf("postgres server %s: %s", redact(serverURL), oneLine(scrub(err.Error(), serverURL)))
+	}
+	if dialect, err := ParseURL(serverURL); err != nil || dialect != Postgres {
+		return nil, nil, nil, fmt.Errorf("postgres server %s: want a postgres:// URL", redact(serverURL))
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("postgres server %s: invalid URL", redact(serverURL))
+	}
+	admin := *u
+	if strings.Trim(admin.Path, "/") == "" {
+		admin.Path = "/postgres"
+	}
+	config, err := pgx.ParseConfig(admin.String())
+	if err != nil {
+		return nil, nil, nil, fail(errors.New(parsePrefix.ReplaceAllString(err.Error(), "")))
+	}
+	if !urlParams(serverURL).Has("connect_timeout") {
+		config.ConnectTimeout = defaultConnectTimeout
+	}
+	conn, err := pgx.ConnectConfig(ctx, config)
+	if err != nil {
+		return nil, nil, nil, fail(err)
+	}
+	return u, conn, fail, nil
 }

@@ -322,3 +322,42 @@ func withParams(t *testing.T, raw, params string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+func TestCreateAndDropPostgresDatabases(t *testing.T) {
+	admin := pgtest.AdminURL(t)
+	ctx := context.Background()
+	names := []string{"kitshop_cd_" + fmt.Sprint(time.Now().UnixNano()%1e9) + "_a", "kitshop_cd_" + fmt.Sprint(time.Now().UnixNano()%1e9) + "_b"}
+	t.Cleanup(func() { _ = DropPostgresDatabases(context.Background(), admin, names...) })
+	urls, err := CreatePostgresDatabases(ctx, admin, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Creating again is no error, and gives the same URLs.
+	again, err := CreatePostgresDatabases(ctx, admin, names...)
+	if err != nil || fmt.Sprint(again) != fmt.Sprint(urls) {
+		t.Fatalf("second create = %v, %v; want %v", again, err, urls)
+	}
+	// A session left open does not stop the drop.
+	db := open(t, urls[names[0]], pgMigrations())
+	if got := pgApplied(t, db); len(got) != 4 {
+		t.Fatalf("migrations on the created database: %v", got)
+	}
+	if err := DropPostgresDatabases(ctx, admin, names...); err != nil {
+		t.Fatal(err)
+	}
+	if err := DropPostgresDatabases(ctx, admin, names...); err != nil {
+		t.Fatalf("dropping what is gone: %v", err)
+	}
+	conn, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var left int
+	if err := conn.QueryRow(`SELECT count(*) FROM pg_database WHERE datname = ANY($1)`, names).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d of %v still exist after the drop", left, names)
+	}
+}
