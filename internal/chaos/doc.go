@@ -1,5 +1,6 @@
 // Package chaos is the chaos experiment runner behind cmd/chaos: it starts
-// the shop as separate processes of its own executable, drives an open-loop
+// the shop as separate processes of its own executable (or as the
+// containers of docker-compose.yml, -target compose), drives an open-loop
 // load of orders at ordersvc, injects a fault (a killed, frozen, slow or
 // resetting dependency, or a killed ordersvc), heals it, and checks the
 // contract's resilience points 1-7 (CONTRACT.md, "Resilience" and
@@ -8,8 +9,12 @@
 // # One experiment
 //
 //  1. Stack: usersvc, productsvc and ordersvc on free loopback ports, fresh
-//     SQLite databases in a temporary directory, ordersvc reaching its
-//     dependencies through toxiproxy proxies run in this process. The
+//     databases (SQLite files in a temporary directory, or with -postgres
+//     databases created on that server and dropped after), ordersvc
+//     reaching its dependencies through toxiproxy proxies run in this
+//     process. With -target compose the services are containers of a
+//     compose project of the experiment's own, acted on with docker kill,
+//     pause, unpause and start (stack_compose.go). The
 //     resilience settings are short defaults (CALL_TIMEOUT=300ms,
 //     REQUEST_TIMEOUT=2s, BREAKER_OPEN_TIMEOUT=2s, RETRY_MAX_ATTEMPTS=3,
 //     RESERVATION_TTL=10m) unless the environment sets them; the checks use
@@ -27,9 +32,9 @@
 //  5. Re-drive: every key whose answer was not definitive (no answer, 5xx,
 //     409 request_in_progress) is asked again with the same key and body
 //     until it is, within a bound.
-//  6. Settle: wait until ordersvc has no pending or cancelling order (read
-//     through its store, as an operator would) and productsvc holds no
-//     reservation.
+//  6. Settle: wait until ordersvc has no pending or cancelling order (its
+//     orders_unresolved gauge, as an operator would see it) and productsvc
+//     holds no reservation.
 //  7. Books: stock, confirmed orders, held and confirmed reservations, and
 //     GET /v1/orders/{id} for every order a 201 named.
 //  8. Goroutines: ordersvc's go_goroutines against the steady baseline.
@@ -71,8 +76,9 @@
 // an experiment could not run (bad usage, a service that would not start
 // or restart, SIGINT): nothing is left running.
 //
-// Where things are: options.go (flags), settings.go, stack.go and
-// proxies.go (the processes), workload.go and load.go (the load),
+// Where things are: options.go (flags), settings.go, stack.go,
+// stack_process.go, stack_compose.go and proxies.go (the services and the
+// fault proxies), workload.go and load.go (the load),
 // faults.go and experiments.go (the catalogue), runner.go and observe.go
 // (one experiment), redrive.go, stats.go, invariants.go and checks.go (the
 // judging, pure), report.go, format.go and chart.go (the output).
