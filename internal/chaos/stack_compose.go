@@ -1,17 +1,15 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/compose"
 	"github.com/kitshop/kitshop/internal/procs"
 )
 
@@ -22,21 +20,11 @@ const (
 	dockerCmdTimeout   = 30 * time.Second
 )
 
-// composeVariables are the variables docker-compose.yml and the compose
-// tool read; the runner's compose commands get none of the user's, so
-// that only the runner's settings apply.
-var composeVariables = []string{
-	"KITSHOP_IMAGE", "GATEWAY_BIND", "GATEWAY_PORT", "ORDERSVC_PORT", "GATEWAY_REQUEST_TIMEOUT",
-	"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "RESERVATION_TTL",
-	"BREAKER_OPEN_TIMEOUT", "BREAKER_CONSECUTIVE_FAILURES", "BREAKER_FAILURE_RATIO",
-	"BREAKER_MIN_REQUESTS", "BREAKER_HALF_OPEN_PROBES", "RECOVERY_INTERVAL",
-	"COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES",
-}
-
 // composeOverlay is laid over docker-compose.yml for an experiment:
 // usersvc and productsvc published on loopback ports of the runner's
-// choosing (fixed, so that a restarted container keeps its address), and
-// ordersvc on one too; every service gets the runner's settings.
+// choosing (fixed, so that a restarted container keeps its address; the
+// base file publishes ordersvc on ORDERSVC_PORT, which the runner sets),
+// and every service gets the runner's settings.
 const composeOverlay = `# Written by cmd/chaos -target compose for one experiment.
 version: "2.4"
 services:
@@ -61,24 +49,17 @@ const composeOrderOverlay = `  ordersvc:
 %[3]s
 `
 
-// compose runs docker compose commands for one project.
-type compose struct {
-	cmd  []string // "docker" "compose", or "docker-compose"
-	args []string // --env-file, -p, -f ...
-	env  []string
-}
-
 // startCompose brings up usersvc, productsvc and ordersvc of cfg's
 // docker-compose.yml as a compose project of its own (fresh volumes), with
 // the image cfg.Image, which must exist: the runner builds nothing.
 // Stopping the stack takes the project down, volumes included.
 func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
-	tool, err := findCompose(ctx)
+	tool, err := compose.Find(ctx, "")
 	if err != nil {
-		return err
+		return fmt.Errorf("-target compose: %w", err)
 	}
-	if out, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", cfg.Image); err != nil {
-		return fmt.Errorf("image %s not found (%s): build it first, offline with scripts/docker-build-offline.sh or online with docker compose build", cfg.Image, out)
+	if _, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", cfg.Image); err != nil {
+		return fmt.Errorf("image %s: %w: build it first, offline with scripts/docker-build-offline.sh or online with docker compose build", cfg.Image, err)
 	}
 	base, err := filepath.Abs(cfg.ComposeFile)
 	if err != nil {
@@ -92,13 +73,13 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	project := "kitshopchaos" + runID()
-	c := &compose{cmd: tool}
+	c := &compose.Project{Command: tool}
 	var followers procs.Group
 	s.where = fmt.Sprintf("containers of %s, compose project %s, image %s", cfg.ComposeFile, project, cfg.Image)
 	s.stop = func() error {
 		downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), composeDownTimeout)
 		defer cancel()
-		_, err := c.run(downCtx, "down", "-v", "--remove-orphans", "-t", "5")
+		_, err := c.Run(downCtx, "down", "-v", "--remove-orphans", "-t", "5")
 		followers.KillAll()
 		return errors.Join(err, os.RemoveAll(dir))
 	}
@@ -122,27 +103,26 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	if err := os.WriteFile(envFile, nil, 0o644); err != nil {
 		return err
 	}
-	c.args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", overlay}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !slices.Contains(composeVariables, name) {
-			c.env = append(c.env, kv)
-		}
-	}
-	c.env = append(c.env, "KITSHOP_IMAGE="+cfg.Image, fmt.Sprintf("ORDERSVC_PORT=%d", ports[2]))
+	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", overlay}
+	c.Env = compose.CleanEnv("KITSHOP_IMAGE="+cfg.Image, fmt.Sprintf("ORDERSVC_PORT=%d", ports[2]))
 
 	since := time.Now()
 	upCtx, cancel := context.WithTimeout(ctx, composeUpTimeout)
 	defer cancel()
-	if _, err := c.run(upCtx, "up", "-d", "--no-build", "usersvc", "productsvc"); err != nil {
+	if _, err := c.Run(upCtx, "up", "-d", "--no-build", "usersvc", "productsvc"); err != nil {
 		return err
 	}
-	userID, err := c.run(ctx, "ps", "-q", "usersvc")
+	userID, err := c.Run(ctx, "ps", "-q", "usersvc")
 	if err != nil {
 		return err
 	}
+	userID = strings.TrimSpace(userID)
 	gateway, err := docker(ctx, "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.Gateway}} {{end}}", userID)
-	if err != nil || strings.Fields(gateway) == nil {
-		return fmt.Errorf("the project's network gateway: %s", gateway)
+	if err != nil {
+		return fmt.Errorf("the project's network gateway: %w", err)
+	}
+	if strings.Fields(gateway) == nil {
+		return fmt.Errorf("the project's network gateway: none in %q", gateway)
 	}
 	hostSide := strings.Fields(gateway)[0]
 	userProxy, err := s.proxies.addOn(hostSide, "user", fmt.Sprintf("127.0.0.1:%d", ports[0]))
@@ -157,14 +137,15 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	if err := os.WriteFile(overlay, []byte(text), 0o644); err != nil {
 		return err
 	}
-	if _, err := c.run(upCtx, "up", "-d", "--no-build", "--no-deps", "ordersvc"); err != nil {
+	if _, err := c.Run(upCtx, "up", "-d", "--no-build", "--no-deps", "ordersvc"); err != nil {
 		return err
 	}
 	start := func(name string, port int) (*service, error) {
-		id, err := c.run(ctx, "ps", "-q", name)
+		id, err := c.Run(ctx, "ps", "-q", name)
 		if err != nil {
 			return nil, err
 		}
+		id = strings.TrimSpace(id)
 		if id == "" {
 			return nil, fmt.Errorf("%s: no container", name)
 		}
@@ -185,59 +166,11 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	return err
 }
 
-// findCompose returns the compose command of a working Docker engine:
-// docker compose (v2) or docker-compose (v1).
-func findCompose(ctx context.Context) ([]string, error) {
-	if out, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
-		return nil, fmt.Errorf("-target compose needs a Docker engine: docker info: %s", out)
-	}
-	for _, c := range [][]string{{"docker", "compose"}, {"docker-compose"}} {
-		ctx, cancel := context.WithTimeout(ctx, dockerCmdTimeout)
-		err := exec.CommandContext(ctx, c[0], append(c[1:], "version")...).Run()
-		cancel()
-		if err == nil {
-			return c, nil
-		}
-	}
-	return nil, errors.New("-target compose needs docker compose or docker-compose")
-}
-
-// run runs one compose command for the project and returns its trimmed
-// output; an error carries the output's last line.
-func (c *compose) run(ctx context.Context, args ...string) (string, error) {
-	all := append(append(append([]string{}, c.cmd[1:]...), c.args...), args...)
-	cmd := exec.CommandContext(ctx, c.cmd[0], all...)
-	cmd.Env = c.env
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %w: %s", strings.Join(c.cmd, " "), args[0], err, lastLine(out.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-// docker runs one docker command, bounded, and returns its trimmed output
-// (its last line when it fails).
+// docker runs one docker command, bounded by dockerCmdTimeout.
 func docker(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, dockerCmdTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
-	if err != nil {
-		if line := lastLine(string(out)); line != "" {
-			return line, err
-		}
-		return err.Error(), err
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
+	return compose.Docker(ctx, args...)
 }
 
 // containerControl acts on a service that is a container: docker kill,
@@ -253,24 +186,22 @@ type containerControl struct {
 func (c *containerControl) short() string { return c.id[:min(12, len(c.id))] }
 
 func (c *containerControl) Kill() (string, error) {
-	out, err := docker(context.Background(), "kill", c.id)
-	if err != nil {
-		return "", fmt.Errorf("docker kill %s: %s", c.name, out)
+	if _, err := docker(context.Background(), "kill", c.id); err != nil {
+		return "", fmt.Errorf("%s: %w", c.name, err)
 	}
 	return fmt.Sprintf("docker kill %s (container %s)", c.name, c.short()), nil
 }
 
 func (c *containerControl) Freeze() (string, error) {
-	out, err := docker(context.Background(), "pause", c.id)
-	if err != nil {
-		return "", fmt.Errorf("docker pause %s: %s", c.name, out)
+	if _, err := docker(context.Background(), "pause", c.id); err != nil {
+		return "", fmt.Errorf("%s: %w", c.name, err)
 	}
 	return fmt.Sprintf("docker pause %s (container %s)", c.name, c.short()), nil
 }
 
 func (c *containerControl) Thaw() error {
-	if out, err := docker(context.Background(), "unpause", c.id); err != nil {
-		return fmt.Errorf("docker unpause %s: %s", c.name, out)
+	if _, err := docker(context.Background(), "unpause", c.id); err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	return nil
 }
@@ -279,8 +210,8 @@ func (c *containerControl) Thaw() error {
 // waits until it answers /healthz.
 func (c *containerControl) Start(ctx context.Context) error {
 	since := time.Now()
-	if out, err := docker(ctx, "start", c.id); err != nil {
-		return fmt.Errorf("docker start %s: %s", c.name, out)
+	if _, err := docker(ctx, "start", c.id); err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	if err := c.follow(since); err != nil {
 		return err

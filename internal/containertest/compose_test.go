@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kitshop/kitshop/internal/compose"
 )
 
 // settings are the contract's settings the stack runs with: short, so that
@@ -41,22 +43,11 @@ const (
 	reservationTTL     = 5 * time.Second // RESERVATION_TTL above
 )
 
-// composeVariables are every variable docker-compose.yml reads: the test's
-// environment loses them all, so that only settings above apply.
-var composeVariables = []string{
-	"KITSHOP_IMAGE", "GATEWAY_BIND", "GATEWAY_PORT", "ORDERSVC_PORT", "GATEWAY_REQUEST_TIMEOUT",
-	"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "RESERVATION_TTL",
-	"BREAKER_OPEN_TIMEOUT", "BREAKER_CONSECUTIVE_FAILURES", "BREAKER_FAILURE_RATIO",
-	"BREAKER_MIN_REQUESTS", "BREAKER_HALF_OPEN_PROBES", "RECOVERY_INTERVAL",
-	"COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES",
-}
-
 // stack is docker-compose.yml running under a project name of its own.
 type stack struct {
 	t        *testing.T
-	compose  []string // "docker-compose", or "docker" "compose"
-	args     []string // -p and -f
-	env      []string
+	project  compose.Project
+	env      []string // the project's environment, settings included
 	image    string
 	gateway  string // base URLs on loopback
 	orders   string
@@ -82,32 +73,18 @@ func composeCommand(ctx context.Context, t *testing.T) []string {
 		t.Skip("SKIPPED: -short (the container test builds an image and runs the whole stack)")
 	}
 	keyCacheOnRepository()
-	if _, err := exec.LookPath("docker"); err != nil {
-		skipLoudly(t, "no Docker engine (no docker command)")
+	c, err := compose.Find(ctx, os.Getenv("KITSHOP_COMPOSE"))
+	if err != nil {
+		skipLoudly(t, err.Error())
 	}
-	infoCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(infoCtx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		skipLoudly(t, "no Docker engine (docker info: "+firstLine(out, err)+")")
-	}
-	candidates := [][]string{{"docker", "compose"}, {"docker-compose"}}
-	if c := os.Getenv("KITSHOP_COMPOSE"); c != "" {
-		candidates = [][]string{strings.Fields(c)}
-	}
-	for _, c := range candidates {
-		if err := exec.CommandContext(infoCtx, c[0], append(c[1:], "version")...).Run(); err == nil {
-			return c
-		}
-	}
-	skipLoudly(t, "a Docker engine but no docker-compose nor docker compose")
-	return nil
+	return c
 }
 
 // startStack builds the image offline and brings the stack up, healthy. Its
 // cleanup, registered first, takes everything down again.
 func startStack(ctx context.Context, t *testing.T) *stack {
 	t.Helper()
-	compose := composeCommand(ctx, t)
+	command := composeCommand(ctx, t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -119,20 +96,17 @@ func startStack(ctx context.Context, t *testing.T) *stack {
 	if err := os.WriteFile(envFile, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{
-		t: t, compose: compose, image: "kitshop:" + project,
-		args: []string{"--env-file", envFile, "-p", project,
+	s := &stack{t: t, image: "kitshop:" + project}
+	extra := []string{"KITSHOP_IMAGE=" + s.image}
+	for k, v := range settings {
+		extra = append(extra, k+"="+v)
+	}
+	s.env = compose.CleanEnv(extra...)
+	s.project = compose.Project{
+		Command: command, Env: s.env,
+		Args: []string{"--env-file", envFile, "-p", project,
 			"-f", filepath.Join(root, "docker-compose.yml"),
 			"-f", filepath.Join(root, "internal", "containertest", "testdata", "compose.test.yml")},
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !slices.Contains(composeVariables, name) {
-			s.env = append(s.env, kv)
-		}
-	}
-	s.env = append(s.env, "KITSHOP_IMAGE="+s.image)
-	for k, v := range settings {
-		s.env = append(s.env, k+"="+v)
 	}
 	t.Cleanup(s.down)
 
@@ -156,20 +130,14 @@ func startStack(ctx context.Context, t *testing.T) *stack {
 
 // run runs one compose command for the project.
 func (s *stack) run(ctx context.Context, args ...string) (string, error) {
-	all := append(append(append([]string{}, s.compose[1:]...), s.args...), args...)
-	cmd := exec.CommandContext(ctx, s.compose[0], all...)
-	cmd.Env = s.env
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	out, err := s.project.Run(ctx, args...)
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%w: the test's time budget ran out, or it was interrupted", ctx.Err())
+		err = fmt.Errorf("%w: the test's time budget ran out, or it was interrupted", err)
 	}
 	if err != nil {
-		err = fmt.Errorf("%s %s: %w\n%s", strings.Join(s.compose, " "), strings.Join(args, " "), err, out.String())
+		err = fmt.Errorf("%w\n%s", err, out)
 	}
-	return out.String(), err
+	return out, err
 }
 
 // must runs a compose command and fails the test if it fails.
@@ -252,12 +220,4 @@ func keyCacheOnRepository() {
 	for _, v := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG"} {
 		_ = os.Getenv(v)
 	}
-}
-
-func firstLine(out []byte, err error) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	if line == "" {
-		return err.Error()
-	}
-	return line
 }
