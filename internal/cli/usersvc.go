@@ -20,8 +20,13 @@ import (
 func RunUserService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fl := NewFlags("usersvc", getenv, stdout)
 	common := commonFlags(fl, ":8081", "usersvc")
+	cacheSize := fl.Int("cache-size", "USER_CACHE_SIZE", userservice.DefaultCacheSize,
+		"users kept in memory for GET /v1/users/{id} (users never change, so never stale); 0: none")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *cacheSize < 0 {
+		return fmt.Errorf("-cache-size (USER_CACHE_SIZE) must be >= 0, got %d", *cacheSize)
 	}
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
@@ -37,7 +42,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	defer store.Close()
 
 	reg := obs.NewRegistry()
-	var svc userservice.Service = userservice.NewService(store)
+	var svc userservice.Service = userservice.NewService(userservice.NewCachedStore(store, *cacheSize))
 	svc = userservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 	svc = userservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
 
