@@ -14,7 +14,7 @@
 set -euo pipefail
 
 cmd=${1:-}
-dir=${2:-${TMPDIR:-/tmp}/kitshop-dev-postgres}
+dir=$(realpath -m "${2:-${TMPDIR:-/tmp}/kitshop-dev-postgres}")
 port=${3:-55432}
 
 bindir() {
@@ -30,7 +30,8 @@ bindir() {
 
 # as_server runs a command as the server's OS user.
 as_server() {
-	if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+	# From /: the caller's directory may be closed to that user.
+	if [[ $(id -u) == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 url() { echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/?sslmode=disable"; }
