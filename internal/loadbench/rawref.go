@@ -12,25 +12,35 @@ import (
 	"os"
 	"time"
 
+	httptransport "github.com/go-kit/kit/transport/http"
+
 	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/transport"
 )
 
 // RunRawUsers is the reference the user service is measured against: GET
 // /v1/users/{id} served by a bare net/http ServeMux and encoding/json from
 // a map in memory, with the same JSON and headers as usersvc, and nothing
 // else (no logging, metrics, request IDs, timeouts, go-kit or database).
-// It exists for the benchmark only. -users names a JSON array of users.
+// With -kit it serves the same map through go-kit alone instead (see
+// kitUsersHandler). It exists for the benchmark only. -users names a JSON
+// array of users.
 func RunRawUsers(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(rawName, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("http-addr", "127.0.0.1:0", "address to serve HTTP on")
 	usersFile := fs.String("users", "", "JSON array of the users to serve")
+	kit := fs.Bool("kit", false, "serve through go-kit (the user service's GetUser endpoint) instead of a bare handler")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	h, err := rawUsersHandler(*usersFile)
+	users, err := readUsers(*usersFile)
 	if err != nil {
 		return err
+	}
+	h := rawUsersHandler(users)
+	if *kit {
+		h = kitUsersHandler(users)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -56,8 +66,8 @@ func RunRawUsers(ctx context.Context, args []string, _ func(string) string, stdo
 	return nil
 }
 
-// rawUsersHandler serves the users in file (a JSON array; "" for none).
-func rawUsersHandler(file string) (http.Handler, error) {
+// readUsers reads the users in file (a JSON array; "" for none), by ID.
+func readUsers(file string) (map[string]userservice.User, error) {
 	var list []userservice.User
 	if file != "" {
 		b, err := os.ReadFile(file)
@@ -72,11 +82,56 @@ func rawUsersHandler(file string) (http.Handler, error) {
 	for _, u := range list {
 		users[u.ID] = u
 	}
+	return users, nil
+}
+
+// referenceMux is a ServeMux with the /healthz the benchmark waits for.
+func referenceMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
+	return mux
+}
+
+// kitUsersHandler serves the users through go-kit alone: the user
+// service's own GetUser endpoint, over the users in memory, in a go-kit
+// HTTP server on the same route, with the transport's JSON encoding and
+// error encoder, and none of usersvc's middleware (request IDs, access
+// log, metrics, timeouts) nor its database. Set against the raw handler it
+// measures go-kit's layers; set against usersvc, what the middleware costs.
+func kitUsersHandler(users map[string]userservice.User) http.Handler {
+	svc := userservice.NewService(mapStore{users: users})
+	mux := referenceMux()
+	mux.Handle("GET /v1/users/{id}", httptransport.NewServer(userservice.MakeGetUserEndpoint(svc),
+		func(_ context.Context, r *http.Request) (any, error) {
+			return userservice.GetUserRequest{ID: r.PathValue("id")}, nil
+		},
+		transport.EncodeJSONResponse,
+		httptransport.ServerErrorEncoder(transport.EncodeError)))
+	return mux
+}
+
+// mapStore is a userservice.Store over a map, read only.
+type mapStore struct {
+	userservice.Store // nil: only GetUser and Ping are served
+	users             map[string]userservice.User
+}
+
+func (m mapStore) GetUser(_ context.Context, id string) (userservice.User, error) {
+	u, ok := m.users[id]
+	if !ok {
+		return u, userservice.ErrNotFound
+	}
+	return u, nil
+}
+
+func (m mapStore) Ping(context.Context) error { return nil }
+
+// rawUsersHandler serves the users with net/http and encoding/json alone.
+func rawUsersHandler(users map[string]userservice.User) http.Handler {
+	mux := referenceMux()
 	mux.HandleFunc("GET /v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		u, ok := users[r.PathValue("id")]
@@ -87,5 +142,5 @@ func rawUsersHandler(file string) (http.Handler, error) {
 		}
 		_ = json.NewEncoder(w).Encode(u)
 	})
-	return mux, nil
+	return mux
 }

@@ -107,6 +107,7 @@ type Goal struct {
 // Comparison names, as Report.Comparisons holds them.
 const (
 	CompareServer  = "GET /v1/users/{id}: usersvc (go-kit) vs raw net/http server"
+	CompareKit     = "GET /v1/users/{id}: go-kit alone (usersvc's endpoint, no middleware) vs raw net/http"
 	CompareClient  = "ordersvc->usersvc GetUser: resilient client vs raw http.Client"
 	CompareGateway = "GET /v1/users/{id}: through the gateway vs direct to usersvc"
 )
@@ -126,6 +127,10 @@ func (r *Report) EvaluateGoals() {
 	r.Goals = nil
 	if c, ok := r.comparison(CompareServer); ok {
 		r.Goals = append(r.Goals, Goal{Name: "go-kit server GET /v1/users/{id} throughput vs raw reference",
+			Want: ">= 0.90x", Got: ratioAndCPU(c), Met: c.RPSRatio >= 0.90})
+	}
+	if c, ok := r.comparison(CompareKit); ok {
+		r.Goals = append(r.Goals, Goal{Name: "the same, go-kit alone (usersvc's service and endpoint; no middleware)",
 			Want: ">= 0.90x", Got: ratioAndCPU(c), Met: c.RPSRatio >= 0.90})
 	}
 	if c, ok := r.comparison(CompareClient); ok {
@@ -162,7 +167,7 @@ func (r *Report) EvaluateGoals() {
 			Met:  r.Chain.Overhead() <= 1000 && r.Chain.AllocsPerOp <= 6})
 	}
 	for _, m := range r.Memory {
-		if m.Process == rawName {
+		if m.Process == rawName || m.Process == kitName {
 			continue
 		}
 		r.Goals = append(r.Goals, Goal{Name: "idle RSS of " + m.Process,

@@ -58,7 +58,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-func isChild(name string) bool { return name == rawName || slices.Contains(cli.ServiceNames(), name) }
+func isChild(name string) bool {
+	return name == rawName || name == kitName || slices.Contains(cli.ServiceNames(), name)
+}
 
 // runChild runs one service (or the raw reference) in this process,
 // pinned to the CPUs in LOADBENCH_CPUS and profiled into
@@ -84,7 +86,7 @@ func runChild(ctx context.Context, args []string, getenv func(string) string, st
 		defer stop()
 	}
 	run := RunRawUsers
-	if name != rawName {
+	if name != rawName && name != kitName {
 		run = cli.Services()[name]
 	}
 	if err := run(ctx, args[1:], getenv, stdout); err != nil {
@@ -209,12 +211,16 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 		return err
 	}
 	idle[rawName], _, _ = rss(s.pid(rawName))
+	idle[kitName], _, _ = rss(s.pid(kitName))
 
 	r := &runner{opts: opts, s: s, out: out, meter: cpuMeter{all: s.allPIDs}}
 	sampler := startRSSSampler(s, 200*time.Millisecond)
 	if opts.runs(phaseServer) {
 		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareServer,
 			wireGetUsers("usersvc", s.addrs[userName], s.users, s.pids(userName)),
+			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.pids(rawName))))
+		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareKit,
+			wireGetUsers("go-kit alone", s.addrs[kitName], s.users, s.pids(kitName)),
 			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.pids(rawName))))
 	}
 	if opts.runs(phaseClient) {
@@ -242,7 +248,7 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 		rep.Orders = r.orders(ctx)
 	}
 	loaded := sampler.stop()
-	for _, name := range []string{userName, productName, orderName, gatewayName, rawName} {
+	for _, name := range []string{userName, productName, orderName, gatewayName, rawName, kitName} {
 		_, peak, _ := rss(s.pid(name))
 		rep.Memory = append(rep.Memory, Memory{Process: name, Idle: idle[name], Loaded: loaded[name], Peak: peak})
 	}

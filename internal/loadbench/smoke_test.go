@@ -48,15 +48,15 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr.String(), stdout.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{CompareServer, CompareClient, CompareGateway, "POST /v1/orders end to end", "-- goals", "JSON report"} {
+	for _, want := range []string{CompareServer, CompareKit, CompareClient, CompareGateway, "POST /v1/orders end to end", "-- goals", "JSON report"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
 
 	r := readReport(t, jsonPath)
-	if len(r.Comparisons) != 3 {
-		t.Fatalf("%d comparisons, want 3", len(r.Comparisons))
+	if len(r.Comparisons) != 4 {
+		t.Fatalf("%d comparisons, want 4", len(r.Comparisons))
 	}
 	measured := func(what string, s Summary) {
 		if s.Requests == 0 || s.Errors != 0 {
@@ -67,8 +67,9 @@ func TestSmokeRun(t *testing.T) {
 		measured(c.Name, c.Subject)
 		measured(c.Name, c.Reference)
 	}
-	if o := r.Comparisons[1].Open; o == nil {
-		t.Errorf("%s: no fixed-rate comparison", r.Comparisons[1].Name)
+	client, _ := r.comparison(CompareClient)
+	if o := client.Open; o == nil {
+		t.Errorf("%s: no fixed-rate comparison", client.Name)
 	} else {
 		measured("clients at a fixed rate", o.Subject)
 		measured("clients at a fixed rate", o.Reference)
@@ -95,8 +96,8 @@ func TestSmokeRun(t *testing.T) {
 			t.Errorf("breaker open loop %.0f%%: no server-side histogram", o.Fraction*100)
 		}
 	}
-	if len(r.Memory) != 5 {
-		t.Errorf("memory of %d processes, want 5", len(r.Memory))
+	if len(r.Memory) != 6 {
+		t.Errorf("memory of %d processes, want 6 (four services, two references)", len(r.Memory))
 	}
 	for _, m := range r.Memory {
 		if m.Idle <= 0 || m.Peak < m.Idle {

@@ -56,6 +56,7 @@ const (
 	orderName   = "ordersvc"
 	gatewayName = "gateway"
 	rawName     = "rawusers" // the raw net/http reference server
+	kitName     = "kitusers" // the same users through go-kit alone
 )
 
 // startStack starts the four services, each once the one before is ready.
@@ -85,11 +86,11 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 			_ = s.close()
 		}
 	}()
-	ports, err := freePorts(5)
+	ports, err := freePorts(6)
 	if err != nil {
 		return nil, err
 	}
-	for i, name := range []string{userName, productName, orderName, gatewayName, rawName} {
+	for i, name := range []string{userName, productName, orderName, gatewayName, rawName, kitName} {
 		s.addrs[name] = "127.0.0.1:" + strconv.Itoa(ports[i])
 	}
 	db := func(name string) []string {
@@ -231,8 +232,8 @@ func (s *stack) post(ctx context.Context, name, path string, body, out any) erro
 	return json.Unmarshal(data, out)
 }
 
-// startRaw writes the seeded users to a file and starts the raw reference
-// server over it.
+// startRaw writes the seeded users to a file and starts the reference
+// servers over it: the raw one, and the go-kit one.
 func (s *stack) startRaw(ctx context.Context) error {
 	b, err := json.Marshal(s.users)
 	if err != nil {
@@ -242,7 +243,10 @@ func (s *stack) startRaw(ctx context.Context) error {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return err
 	}
-	return s.start(ctx, rawName, []string{"-users", path})
+	if err := s.start(ctx, rawName, []string{"-users", path}); err != nil {
+		return err
+	}
+	return s.start(ctx, kitName, []string{"-users", path, "-kit"})
 }
 
 // breakerState asks ordersvc's /readyz for the state of the named

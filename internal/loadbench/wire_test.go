@@ -91,8 +91,9 @@ func TestWireConnAgainstNetHTTP(t *testing.T) {
 	}
 }
 
-// TestRawReferenceServesWhatUsersvcServes holds the reference to its
-// claim: the same body and Content-Type as the user service's encoder.
+// TestRawReferenceServesWhatUsersvcServes holds the references to their
+// claim: the same body and Content-Type as the user service's encoder, from
+// the bare handler and from the go-kit one.
 func TestRawReferenceServesWhatUsersvcServes(t *testing.T) {
 	u := userservice.User{ID: "usr_01jd3k5x0r8f3m4c8q9w2e7t6y", Name: "Ada <Lovelace> & co", Email: "ada@example.com",
 		CreatedAt: time.Date(2025, 3, 1, 12, 30, 45, 123456000, time.UTC)}
@@ -101,25 +102,27 @@ func TestRawReferenceServesWhatUsersvcServes(t *testing.T) {
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h, err := rawUsersHandler(file)
+	users, err := readUsers(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := httptest.NewRecorder()
-	h.ServeHTTP(raw, httptest.NewRequest(http.MethodGet, "/v1/users/"+u.ID, nil))
-	kit := httptest.NewRecorder()
-	if err := transport.EncodeJSONResponse(t.Context(), kit, u); err != nil {
+	want := httptest.NewRecorder()
+	if err := transport.EncodeJSONResponse(t.Context(), want, u); err != nil {
 		t.Fatal(err)
 	}
-	if raw.Code != kit.Code || raw.Body.String() != kit.Body.String() ||
-		raw.Header().Get("Content-Type") != kit.Header().Get("Content-Type") {
-		t.Fatalf("raw reference: %d %q %q\nuser service: %d %q %q", raw.Code, raw.Header().Get("Content-Type"), raw.Body,
-			kit.Code, kit.Header().Get("Content-Type"), kit.Body)
-	}
-	missing := httptest.NewRecorder()
-	h.ServeHTTP(missing, httptest.NewRequest(http.MethodGet, "/v1/users/usr_nobody", nil))
-	if missing.Code != http.StatusNotFound {
-		t.Fatalf("unknown user: %d", missing.Code)
+	for name, h := range map[string]http.Handler{"raw": rawUsersHandler(users), "go-kit": kitUsersHandler(users)} {
+		got := httptest.NewRecorder()
+		h.ServeHTTP(got, httptest.NewRequest(http.MethodGet, "/v1/users/"+u.ID, nil))
+		if got.Code != want.Code || got.Body.String() != want.Body.String() ||
+			got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+			t.Fatalf("%s reference: %d %q %q\nuser service: %d %q %q", name, got.Code, got.Header().Get("Content-Type"), got.Body,
+				want.Code, want.Header().Get("Content-Type"), want.Body)
+		}
+		missing := httptest.NewRecorder()
+		h.ServeHTTP(missing, httptest.NewRequest(http.MethodGet, "/v1/users/usr_nobody", nil))
+		if missing.Code != http.StatusNotFound {
+			t.Fatalf("%s reference, unknown user: %d", name, missing.Code)
+		}
 	}
 }
 

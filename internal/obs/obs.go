@@ -79,6 +79,16 @@ func LogCall(ctx context.Context, logger log.Logger, method string, begin time.T
 	_ = logger.Log(line...)
 }
 
+// LogFailedCall is LogCall for reads: a successful read is in the access
+// log already (one line per request, with its request ID, route, status
+// and duration), so only a failed one gets a line of its own.
+func LogFailedCall(ctx context.Context, logger log.Logger, method string, begin time.Time, err error, kv ...any) {
+	if err == nil {
+		return
+	}
+	LogCall(ctx, logger, method, begin, err, kv...)
+}
+
 // ObserveCall records a call in the histogram of an instrumenting
 // middleware (see MethodDuration).
 func ObserveCall(h metrics.Histogram, method string, begin time.Time, err error) {

@@ -12,8 +12,9 @@ import (
 // Middleware decorates a Service.
 type Middleware func(Service) Service
 
-// LoggingMiddleware logs every call with its request ID, outcome and
-// duration.
+// LoggingMiddleware logs every call that changes state, and every failed
+// call, with its request ID, outcome and duration. A successful read is in
+// the access log alone.
 func LoggingMiddleware(logger log.Logger) Middleware {
 	return func(next Service) Service { return loggingMiddleware{logger, next} }
 }
@@ -32,13 +33,13 @@ func (mw loggingMiddleware) CreateOrder(ctx context.Context, req CreateOrderRequ
 }
 
 func (mw loggingMiddleware) GetOrder(ctx context.Context, id string) (o Order, err error) {
-	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "GetOrder", begin, err, "order_id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogFailedCall(ctx, mw.logger, "GetOrder", begin, err, "order_id", id) }(time.Now())
 	return mw.next.GetOrder(ctx, id)
 }
 
 func (mw loggingMiddleware) ListOrders(ctx context.Context, userID, after string, limit int) (orders []Order, next string, err error) {
 	defer func(begin time.Time) {
-		obs.LogCall(ctx, mw.logger, "ListOrders", begin, err, "user_id", userID, "limit", limit, "count", len(orders))
+		obs.LogFailedCall(ctx, mw.logger, "ListOrders", begin, err, "user_id", userID, "limit", limit, "count", len(orders))
 	}(time.Now())
 	return mw.next.ListOrders(ctx, userID, after, limit)
 }

@@ -12,8 +12,9 @@ import (
 // Middleware decorates a Service.
 type Middleware func(Service) Service
 
-// LoggingMiddleware logs every call with its request ID, outcome and
-// duration, and the IDs it concerns.
+// LoggingMiddleware logs every call that changes state, and every failed
+// call, with its request ID, outcome and duration, and the IDs it
+// concerns. A successful read is in the access log alone.
 func LoggingMiddleware(logger log.Logger) Middleware {
 	return func(next Service) Service { return loggingMiddleware{logger, next} }
 }
@@ -29,13 +30,13 @@ func (mw loggingMiddleware) CreateProduct(ctx context.Context, req CreateProduct
 }
 
 func (mw loggingMiddleware) GetProduct(ctx context.Context, id string) (p Product, err error) {
-	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "GetProduct", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogFailedCall(ctx, mw.logger, "GetProduct", begin, err, "id", id) }(time.Now())
 	return mw.next.GetProduct(ctx, id)
 }
 
 func (mw loggingMiddleware) ListProducts(ctx context.Context, after string, limit int) (products []Product, next string, err error) {
 	defer func(begin time.Time) {
-		obs.LogCall(ctx, mw.logger, "ListProducts", begin, err, "limit", limit, "count", len(products))
+		obs.LogFailedCall(ctx, mw.logger, "ListProducts", begin, err, "limit", limit, "count", len(products))
 	}(time.Now())
 	return mw.next.ListProducts(ctx, after, limit)
 }
@@ -59,7 +60,7 @@ func (mw loggingMiddleware) ReleaseReservation(ctx context.Context, id string) (
 
 func (mw loggingMiddleware) ListReservations(ctx context.Context, status, after string, limit int) (rs []Reservation, next string, err error) {
 	defer func(begin time.Time) {
-		obs.LogCall(ctx, mw.logger, "ListReservations", begin, err, "status", status, "limit", limit, "count", len(rs))
+		obs.LogFailedCall(ctx, mw.logger, "ListReservations", begin, err, "status", status, "limit", limit, "count", len(rs))
 	}(time.Now())
 	return mw.next.ListReservations(ctx, status, after, limit)
 }

@@ -12,8 +12,9 @@ import (
 // Middleware decorates a Service.
 type Middleware func(Service) Service
 
-// LoggingMiddleware logs every call with its request ID, outcome and
-// duration. Passwords and hashes are never logged: CreateUser logs only the
+// LoggingMiddleware logs every call that changes state, and every failed
+// call, with its request ID, outcome and duration; a successful read is in
+// the access log alone. Passwords and hashes are never logged: CreateUser logs only the
 // resulting user's ID.
 func LoggingMiddleware(logger log.Logger) Middleware {
 	return func(next Service) Service { return loggingMiddleware{logger, next} }
@@ -30,13 +31,13 @@ func (mw loggingMiddleware) CreateUser(ctx context.Context, req CreateUserReques
 }
 
 func (mw loggingMiddleware) GetUser(ctx context.Context, id string) (u User, err error) {
-	defer func(begin time.Time) { obs.LogCall(ctx, mw.logger, "GetUser", begin, err, "id", id) }(time.Now())
+	defer func(begin time.Time) { obs.LogFailedCall(ctx, mw.logger, "GetUser", begin, err, "id", id) }(time.Now())
 	return mw.next.GetUser(ctx, id)
 }
 
 func (mw loggingMiddleware) ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error) {
 	defer func(begin time.Time) {
-		obs.LogCall(ctx, mw.logger, "ListUsers", begin, err, "limit", limit, "count", len(users))
+		obs.LogFailedCall(ctx, mw.logger, "ListUsers", begin, err, "limit", limit, "count", len(users))
 	}(time.Now())
 	return mw.next.ListUsers(ctx, after, limit)
 }
