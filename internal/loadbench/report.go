@@ -106,10 +106,13 @@ type Goal struct {
 
 // Comparison names, as Report.Comparisons holds them.
 const (
-	CompareServer  = "GET /v1/users/{id}: usersvc (go-kit) vs raw net/http server"
-	CompareKit     = "GET /v1/users/{id}: go-kit alone (usersvc's endpoint, no middleware) vs raw net/http"
-	CompareClient  = "ordersvc->usersvc GetUser: resilient client vs raw http.Client"
-	CompareGateway = "GET /v1/users/{id}: through the gateway vs direct to usersvc"
+	CompareServer = "GET /v1/users/{id}: usersvc (go-kit) vs raw net/http server"
+	CompareKit    = "GET /v1/users/{id}: go-kit alone (usersvc's endpoint, no middleware) vs raw net/http"
+	CompareClient = "ordersvc->usersvc GetUser: resilient client vs raw http.Client"
+	// CompareClientTimeout is the same with a per-call deadline on the raw
+	// client too (http.Client.Timeout = CALL_TIMEOUT's default).
+	CompareClientTimeout = "ordersvc->usersvc GetUser: resilient client vs raw http.Client with Client.Timeout"
+	CompareGateway       = "GET /v1/users/{id}: through the gateway vs direct to usersvc"
 )
 
 // comparison returns the named comparison, if the run made it.
@@ -145,6 +148,10 @@ func (r *Report) EvaluateGoals() {
 				Want: "<= 1.10x", Got: fmt.Sprintf("%.2fx (%s vs %s)", c.P99Ratio, ms(c.Subject.P99), ms(c.Reference.P99)),
 				Met: c.P99Ratio <= 1.10})
 		}
+	}
+	if c, ok := r.comparison(CompareClientTimeout); ok {
+		r.Goals = append(r.Goals, Goal{Name: "the same, against a raw client with the same per-call deadline (Client.Timeout)",
+			Want: ">= 0.97x", Got: ratioAndCPU(c), Met: c.RPSRatio >= 0.97})
 	}
 	if len(r.Breaker.Open) > 0 {
 		o := r.Breaker.Open[0]

@@ -228,7 +228,9 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 		if err != nil {
 			return err
 		}
-		raw, closeRaw := rawGetUser("raw http.Client", s.url(userName), s.users, max(opts.workers, opts.openConns), s.pids(userName))
+		raw, closeRaw := rawGetUser("raw http.Client", s.url(userName), s.users, max(opts.workers, opts.openConns), 0, s.pids(userName))
+		rawTimeout, closeRawTimeout := rawGetUser("raw, Client.Timeout", s.url(userName), s.users, max(opts.workers, opts.openConns),
+			time.Second, s.pids(userName)) // CALL_TIMEOUT's default, as resilientGetUser has
 		c := r.compare(ctx, CompareClient, resilient, raw)
 		// Here the clients are the subject: their CPU is the load generator's.
 		c.CPURatio = ratio(c.Reference.LoadgenCPU, c.Subject.LoadgenCPU)
@@ -236,8 +238,14 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 		// latencies are compared at the same fixed rate, half the maximum.
 		c.Open = r.compareOpen(ctx, resilient, raw, c.Reference.RPS/2)
 		rep.Comparisons = append(rep.Comparisons, c)
+		// The raw client above sets no per-call deadline; one that does, as
+		// the resilient client must (CALL_TIMEOUT), pays for a timer too.
+		ct := r.compare(ctx, CompareClientTimeout, resilient, rawTimeout)
+		ct.CPURatio = ratio(ct.Reference.LoadgenCPU, ct.Subject.LoadgenCPU)
+		rep.Comparisons = append(rep.Comparisons, ct)
 		closeResilient()
 		closeRaw()
+		closeRawTimeout()
 	}
 	if opts.runs(phaseGateway) {
 		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareGateway,

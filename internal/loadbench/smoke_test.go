@@ -48,15 +48,15 @@ func TestSmokeRun(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s\nstdout:\n%s", code, stderr.String(), stdout.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{CompareServer, CompareKit, CompareClient, CompareGateway, "POST /v1/orders end to end", "-- goals", "JSON report"} {
+	for _, want := range []string{CompareServer, CompareKit, CompareClient, CompareClientTimeout, CompareGateway, "POST /v1/orders end to end", "-- goals", "JSON report"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
 
 	r := readReport(t, jsonPath)
-	if len(r.Comparisons) != 4 {
-		t.Fatalf("%d comparisons, want 4", len(r.Comparisons))
+	if len(r.Comparisons) != 5 {
+		t.Fatalf("%d comparisons, want 5", len(r.Comparisons))
 	}
 	measured := func(what string, s Summary) {
 		if s.Requests == 0 || s.Errors != 0 {

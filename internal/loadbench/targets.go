@@ -117,10 +117,11 @@ func resilientGetUser(name, baseURL string, users []userservice.User, pids func(
 // rawGetUser is the same GET with a plain http.Client: a Transport with as
 // many idle connections per host as there are workers (so that neither
 // side opens connections under load), the same headers, the body decoded
-// into the same type.
-func rawGetUser(name, baseURL string, users []userservice.User, workers int, pids func() []int) (target, func()) {
+// into the same type. callTimeout, if not zero, is the client's Timeout,
+// the per-call deadline the resilient client also sets (CALL_TIMEOUT).
+func rawGetUser(name, baseURL string, users []userservice.User, workers int, callTimeout time.Duration, pids func() []int) (target, func()) {
 	tr := &http.Transport{Proxy: nil, MaxIdleConns: workers, MaxIdleConnsPerHost: workers}
-	client := &http.Client{Transport: tr}
+	client := &http.Client{Transport: tr, Timeout: callTimeout}
 	t := target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
 		rid := fmt.Sprintf("loadbench-%d", w)
 		k := w
