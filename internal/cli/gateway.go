@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -154,9 +155,31 @@ func newBackend(dependency string, instances []string, rt http.RoundTripper, err
 		ModifyResponse: keepOurRequestID,
 		ErrorHandler:   b.proxyError,
 		ErrorLog:       errorLog,
+		BufferPool:     newCopyBuffers(),
 	}
 	return b, nil
 }
+
+// copyBufferSize is the size of the buffers a ReverseProxy copies response
+// bodies through (its own default).
+const copyBufferSize = 32 << 10
+
+// copyBuffers lends a ReverseProxy its copy buffers from a pool, instead
+// of it allocating one per response.
+type copyBuffers struct{ pool sync.Pool }
+
+func newCopyBuffers() *copyBuffers {
+	return &copyBuffers{pool: sync.Pool{New: func() any {
+		b := make([]byte, copyBufferSize)
+		return &b
+	}}}
+}
+
+// Get implements httputil.BufferPool.
+func (c *copyBuffers) Get() []byte { return *c.pool.Get().(*[]byte) }
+
+// Put implements httputil.BufferPool.
+func (c *copyBuffers) Put(b []byte) { c.pool.Put(&b) }
 
 // rewrite sends the request to the next instance, with the gateway's
 // request ID, so that the backend logs the same ID as the gateway.
