@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-
-	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
 // The statements of an order's way through the store, as the store
@@ -48,28 +46,6 @@ func preparedQueries() []string {
 		insertOrderQuery, insertItemQuery, deleteItemsQuery, getByIDQuery, getByKeyQuery, itemsQuery(1),
 		transitionQuery(setConfirmed, 2), transitionQuery(setRejected, 1),
 		transitionQuery(setCancelling, 1), transitionQuery(setCancelled, 2),
-	}
-}
-
-// prepareAll prepares queries on db, by their text. It runs before the
-// store serves anything: prepared later, inside a transaction, a statement
-// would need a second connection while the transaction holds one.
-func prepareAll(ctx context.Context, db *sqldb.DB, queries []string) (map[string]*sql.Stmt, error) {
-	prepared := make(map[string]*sql.Stmt, len(queries))
-	for _, q := range queries {
-		st, err := db.PrepareContext(ctx, db.Rebind(q))
-		if err != nil {
-			closeAll(prepared)
-			return nil, err
-		}
-		prepared[q] = st
-	}
-	return prepared, nil
-}
-
-func closeAll(prepared map[string]*sql.Stmt) {
-	for _, st := range prepared {
-		_ = st.Close()
 	}
 }
 

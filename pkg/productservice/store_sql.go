@@ -32,7 +32,7 @@ type SQLStore struct {
 	db *sqldb.DB
 	// prepared holds the order path's statements by query text, prepared
 	// when the store opened (store_sql_prepared.go); read-only since.
-	prepared map[string]*sql.Stmt
+	prepared sqldb.Prepared
 }
 
 // OpenStore opens (creating and migrating as needed) the database at url:
@@ -42,7 +42,7 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("product store: %w", err)
 	}
-	prepared, err := prepareAll(ctx, db, preparedQueries())
+	prepared, err := db.PrepareAll(ctx, preparedQueries())
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("product store: prepare: %w", err)
@@ -100,7 +100,7 @@ func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx
 
 // Close implements Store.
 func (s *SQLStore) Close() error {
-	closeAll(s.prepared)
+	s.prepared.Close()
 	return s.db.Close()
 }
 

@@ -44,28 +44,6 @@ func preparedQueries() []string {
 	}
 }
 
-// prepareAll prepares queries on db, by their text. It runs before the
-// store serves anything: prepared later, inside a transaction, a statement
-// would need a second connection while the transaction holds one.
-func prepareAll(ctx context.Context, db *sqldb.DB, queries []string) (map[string]*sql.Stmt, error) {
-	prepared := make(map[string]*sql.Stmt, len(queries))
-	for _, q := range queries {
-		st, err := db.PrepareContext(ctx, db.Rebind(q))
-		if err != nil {
-			closeAll(prepared)
-			return nil, err
-		}
-		prepared[q] = st
-	}
-	return prepared, nil
-}
-
-func closeAll(prepared map[string]*sql.Stmt) {
-	for _, st := range prepared {
-		_ = st.Close()
-	}
-}
-
 // queryOn runs a read on q (the database or a transaction), through the
 // query's prepared statement if it has one.
 func (s *SQLStore) queryOn(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
