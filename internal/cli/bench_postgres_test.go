@@ -19,7 +19,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,23 +116,39 @@ func benchShopOrders(b *testing.B, bin string, extra []string) {
 		products = append(products, idOfString(b, body))
 	}
 	var seq, failed atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
 	b.SetParallelism(8) // 16 in flight on 2 CPUs
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
 		for pb.Next() {
 			n := seq.Add(1)
 			body := fmt.Sprintf(`{"user_id":%q,"items":[{"product_id":%q,"quantity":1},{"product_id":%q,"quantity":2}]}`,
 				users[n%4], products[n%4], products[(n+1)%4])
+			began := time.Now()
 			status, _, err := post("/v1/orders", body, "Idempotency-Key", fmt.Sprintf("bench-%d", n))
+			mine = append(mine, time.Since(began))
 			if err != nil || status != 201 {
 				failed.Add(1)
 			}
 		}
+		mu.Lock()
+		latencies = append(latencies, mine...)
+		mu.Unlock()
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "orders/s")
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		at := func(q float64) float64 {
+			return float64(latencies[min(len(latencies)-1, int(q*float64(len(latencies))))].Microseconds()) / 1000
+		}
+		b.ReportMetric(at(0.50), "p50-ms")
+		b.ReportMetric(at(0.99), "p99-ms")
+	}
 	if f := failed.Load(); f > 0 {
 		b.Errorf("%d of %d orders failed", f, b.N)
 	}
