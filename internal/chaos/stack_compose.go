@@ -22,9 +22,8 @@ const (
 
 // composeOverlay is laid over docker-compose.yml for an experiment:
 // usersvc and productsvc published on loopback ports of the runner's
-// choosing (fixed, so that a restarted container keeps its address; the
-// base file publishes ordersvc on ORDERSVC_PORT, which the runner sets),
-// and every service gets the runner's settings.
+// choosing (fixed, so that a restarted container keeps its address; ordersvc
+// too, below), and every service gets the runner's settings.
 const composeOverlay = `# Written by cmd/chaos -target compose for one experiment.
 version: "2.4"
 services:
@@ -43,6 +42,7 @@ services:
 // on the project's network (its gateway), which is the host's side of
 // the containers' network and nothing beyond it.
 const composeOrderOverlay = `  ordersvc:
+    ports: ["127.0.0.1:%[4]d:8083"]
     environment:
       USER_SERVICE_URL: "http://%[1]s"
       PRODUCT_SERVICE_URL: "http://%[2]s"
@@ -104,7 +104,7 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 		return err
 	}
 	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", overlay}
-	c.Env = compose.CleanEnv("KITSHOP_IMAGE="+cfg.Image, fmt.Sprintf("ORDERSVC_PORT=%d", ports[2]))
+	c.Env = compose.CleanEnv("KITSHOP_IMAGE=" + cfg.Image)
 
 	since := time.Now()
 	upCtx, cancel := context.WithTimeout(ctx, composeUpTimeout)
@@ -133,7 +133,7 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	if err != nil {
 		return err
 	}
-	text += fmt.Sprintf(composeOrderOverlay, userProxy, productProxy, env)
+	text += fmt.Sprintf(composeOrderOverlay, userProxy, productProxy, env, ports[2])
 	if err := os.WriteFile(overlay, []byte(text), 0o644); err != nil {
 		return err
 	}

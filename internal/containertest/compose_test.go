@@ -106,6 +106,7 @@ func startStack(ctx context.Context, t *testing.T) *stack {
 		Command: command, Env: s.env,
 		Args: []string{"--env-file", envFile, "-p", project,
 			"-f", filepath.Join(root, "docker-compose.yml"),
+			"-f", filepath.Join(root, "docker-compose.ops.yml"),
 			"-f", filepath.Join(root, "internal", "containertest", "testdata", "compose.test.yml")},
 	}
 	t.Cleanup(s.down)
