@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
@@ -356,19 +357,4 @@ func mapEnv(m map[string]string) func(string) string {
 }
 
 // lockedWriter is a buffer that a test may read while a service writes it.
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
+type lockedWriter = testkit.LogSink

@@ -1,7 +1,6 @@
 package procs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/kitshop/kitshop/internal/testkit"
 )
 
 // helperEnv switches the test binary into a helper child process; its value
@@ -104,33 +104,12 @@ func freeAddr(t *testing.T) string {
 }
 
 // lockedBuffer collects children's output; safe to read while they write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type lockedBuffer = testkit.LogSink
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// eventually polls cond every 10ms until it holds, failing after bound.
+// eventually polls cond until it holds, failing after bound.
 func eventually(t *testing.T, bound time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", bound, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, bound, what, cond)
 }
 
 // procState is the state letter of /proc/PID/stat ("R", "S", "T", "Z"),

@@ -1,9 +1,10 @@
 // Package testkit holds the few helpers the project's tests share: a
-// goroutine-safe log sink and a bounded poll. It is imported only by tests.
+// goroutine-safe log sink, a bounded poll and a request-like context. It is imported only by tests.
 package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -68,4 +69,14 @@ func Eventually(t testing.TB, bound time.Duration, what string, cond func() bool
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// RequestContext is a cancellable context, as a request's is, cancelled
+// when tb ends. Under one, the SQLite driver and database/sql watch every
+// statement, which is part of what a statement costs in a service: the
+// storage benchmarks run under it for that reason.
+func RequestContext(tb testing.TB) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return ctx
 }

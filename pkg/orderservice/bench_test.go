@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
@@ -118,15 +119,6 @@ func benchStore(b *testing.B) *SQLStore {
 	return s
 }
 
-// requestContext can be cancelled, as a request's context can: the SQLite
-// driver and database/sql then watch it during every statement, which is
-// part of what a statement costs in the service.
-func requestContext(b *testing.B) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	return ctx
-}
-
 var benchSeq atomic.Int64
 
 // pendingRecord is a new one-line order as CreateOrder stores it.
@@ -144,7 +136,7 @@ func pendingRecord(userID string, withKey bool) Record {
 }
 
 func BenchmarkStoreSQLite(b *testing.B) {
-	ctx := requestContext(b)
+	ctx := testkit.RequestContext(b)
 	s := benchStore(b)
 	priced := []OrderItem{{ProductID: "prd_bench", Quantity: 1, UnitPriceCents: 1000}}
 	// The two writes of an order: pending, then confirmed.
@@ -245,7 +237,7 @@ func (fakeProducts) ReleaseReservation(context.Context, string) error { return n
 // BenchmarkSaga runs CreateOrder over a real SQLite store, with the user
 // and product services faked in memory.
 func BenchmarkSaga(b *testing.B) {
-	ctx := requestContext(b)
+	ctx := testkit.RequestContext(b)
 	orders := NewService(benchStore(b), fakeUsers{}, fakeProducts{})
 	req := func(key string) CreateOrderRequest {
 		return CreateOrderRequest{IdempotencyKey: key, UserID: "usr_01jd3k5x0r8f3m4c8q9w2e7t6y",

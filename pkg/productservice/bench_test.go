@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -113,17 +114,8 @@ func benchStore(b *testing.B) *SQLStore {
 	return s
 }
 
-// requestContext can be cancelled, as a request's context can: the SQLite
-// driver and database/sql then watch it during every statement, which is
-// part of what a statement costs in the service.
-func requestContext(b *testing.B) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	return ctx
-}
-
 func BenchmarkStoreSQLite(b *testing.B) {
-	ctx := requestContext(b)
+	ctx := testkit.RequestContext(b)
 	svc := &service{ttl: DefaultReservationTTL, staleAfter: DefaultStaleClaimAfter, now: time.Now}
 	// reserve is what Service.Reserve asks of its store: claim the key, then
 	// take the stock and record the outcome.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -198,19 +199,10 @@ func serveBench(b *testing.B, h http.Handler, r *http.Request) {
 	}
 }
 
-// requestContext is a context that can be cancelled, as a request's is:
-// the SQLite driver and database/sql then watch it during every statement,
-// which is part of what a statement costs in the service.
-func requestContext(b *testing.B) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	return ctx
-}
-
 // BenchmarkStoreSQLite runs the storage operations on a SQLite file, under
 // a request's (cancellable) context.
 func BenchmarkStoreSQLite(b *testing.B) {
-	ctx := requestContext(b)
+	ctx := testkit.RequestContext(b)
 	const hash = "$2a$10$abcdefghijklmnopqrstuuGmZ0D1b0lq8mY2r1U7kq7jzvQf5mD2e" // a bcrypt hash's size
 	b.Run("create-user", func(b *testing.B) {
 		s := openSQLiteStore(b)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -103,16 +104,10 @@ func single(t testing.TB, s Settings, f *fake) (*Dependency, endpoint.Endpoint) 
 	return d, d.Endpoint(byInstance(t, map[string]*fake{"http://user-1.test": f}))
 }
 
-// eventually polls cond every millisecond until it holds or within passes.
+// eventually polls cond until it holds, failing after within.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, within, what, cond)
 }
 
 // mustUnavailable asserts err is the typed dependency_unavailable error of
