@@ -101,7 +101,8 @@ func checkRequestTime(o observations) Check {
 // (probeSize requests, one after the other, before the load) moves none
 // of ordersvc's retry, timeout and short-circuit counters and leaves every
 // breaker closed; and the bad requests of the steady load are answered
-// 422.
+// 422. A steady request is one answered before the fault: one still in
+// flight when the fault struck is judged with the fault.
 func checkBusinessErrors(o observations) Check {
 	p := o.probe
 	c := Check{ID: "2", Name: "4xx neither retried nor counted",
@@ -112,7 +113,7 @@ func checkBusinessErrors(o observations) Check {
 		closed = closed && s == 0
 	}
 	badOK, bad := 0, 0
-	for _, ex := range startedIn(o.exchanges, kindLoad, o.steady.From, o.steady.To) {
+	for _, ex := range finishedIn(o.exchanges, kindLoad, o.steady.From, o.steady.To) {
 		if ex.Bad {
 			bad++
 			if ex.Status == 422 {

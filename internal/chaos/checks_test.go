@@ -229,3 +229,20 @@ func TestWhereSlowSetsTheHandlerAgainstTheClient(t *testing.T) {
 		t.Errorf("whereSlow of an unlogged request = %q", got)
 	}
 }
+
+// A bad request sent in the steady phase whose answer came only after the
+// fault (ordersvc was killed under it) belongs to the fault: check 2 judges
+// the steady 4xx by when they were answered.
+func TestBusinessErrorsJudgeRequestsByWhenTheyFinished(t *testing.T) {
+	o := healthyObservations()
+	o.books.Confirmed = confirmedFor(o.books.Orders)
+	inFlight := Exchange{Kind: kindLoad, Bad: true, Start: ms2(1990), Latency: ms2(40), Status: 0, Error: "eof"}
+	o.exchanges = append(o.exchanges, inFlight)
+	if c := checkBusinessErrors(o); c.Result != Pass {
+		t.Errorf("check 2 = %s (%s): a request cut by the fault was judged with the steady phase", c.Result, c.Measured)
+	}
+	o.exchanges = append(o.exchanges, Exchange{Kind: kindLoad, Bad: true, Start: ms2(1900), Latency: ms2(40), Status: 503})
+	if c := checkBusinessErrors(o); c.Result != Fail {
+		t.Errorf("check 2 = %s (%s): a steady bad request answered 503 before the fault passed", c.Result, c.Measured)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,11 @@ func newReport(exp Experiment, cfg runConfig, o observations, checks []Check, ev
 		Slowest: slowest(o.exchanges, 10), Outcomes: map[string]int{},
 	}
 	for _, ph := range []Phase{o.steady, o.fault, o.recovery} {
-		st := phaseStats(ph, o.exchanges, o.samples)
+		until := ph.To
+		if ph.Name == "recovery" { // the last phase takes the answers that came after the load stopped
+			until = Millis(math.MaxInt64)
+		}
+		st := phaseStatsThrough(ph, until, o.exchanges, o.samples)
 		switch ph.Name {
 		case "fault":
 			if exp.Dependency != "" {

@@ -15,7 +15,7 @@ type Phase struct {
 	To   Millis `json:"to_ms"`
 }
 
-// PhaseStats sums up the requests started in one phase.
+// PhaseStats sums up the requests answered in one phase.
 type PhaseStats struct {
 	Phase
 	Requests   int            `json:"requests"`
@@ -78,6 +78,22 @@ func outcome(ex Exchange) string {
 	return strconv.Itoa(ex.Status)
 }
 
+// finished is when the answer (or the error) came, since the load started.
+func (e Exchange) finished() Millis { return e.Start + e.Latency }
+
+// finishedIn returns the exchanges of kind answered in [from, to): a
+// request belongs to the phase in which it finished, so one in flight at the
+// fault is judged with the fault.
+func finishedIn(exs []Exchange, kind string, from, to Millis) []Exchange {
+	var out []Exchange
+	for _, ex := range exs {
+		if f := ex.finished(); ex.Kind == kind && f >= from && f < to {
+			out = append(out, ex)
+		}
+	}
+	return out
+}
+
 // startedIn returns the exchanges of kind started in [from, to).
 func startedIn(exs []Exchange, kind string, from, to Millis) []Exchange {
 	var out []Exchange
@@ -89,10 +105,17 @@ func startedIn(exs []Exchange, kind string, from, to Millis) []Exchange {
 	return out
 }
 
-// phaseStats sums up the load requests started in p; samples give the
+// phaseStats sums up the load requests answered in p; samples give the
 // retries.
 func phaseStats(p Phase, exs []Exchange, samples []Sample) PhaseStats {
-	in := startedIn(exs, kindLoad, p.From, p.To)
+	return phaseStatsThrough(p, p.To, exs, samples)
+}
+
+// phaseStatsThrough is phaseStats counting the requests answered in
+// [p.From, until): the last phase takes the answers that came after the
+// load stopped.
+func phaseStatsThrough(p Phase, until Millis, exs []Exchange, samples []Sample) PhaseStats {
+	in := finishedIn(exs, kindLoad, p.From, until)
 	st := PhaseStats{Phase: p, Requests: len(in), Codes: map[string]int{}}
 	ok := 0
 	for _, ex := range in {
@@ -255,15 +278,22 @@ func bucketSize(total time.Duration) time.Duration {
 	return time.Second
 }
 
-// timeline buckets the load requests by start time over [0, end).
+// timeline buckets the load requests sent in [0, end) by when they were
+// answered, as the phases do: a request cut by the fault shows on the far
+// side of the fault line. The buckets run on past end to the last answer.
 func timeline(exs []Exchange, end Millis, size time.Duration) []Bucket {
-	n := int((end.D() + size - 1) / size)
-	groups := make([][]Exchange, n)
+	var in []Exchange
+	last := end
 	for _, ex := range exs {
-		if ex.Kind != kindLoad || ex.Start < 0 || ex.Start >= end {
-			continue
+		if ex.Kind == kindLoad && ex.Start >= 0 && ex.Start < end {
+			in = append(in, ex)
+			last = max(last, ex.finished()+1)
 		}
-		i := int(ex.Start.D() / size)
+	}
+	n := int((last.D() + size - 1) / size)
+	groups := make([][]Exchange, n)
+	for _, ex := range in {
+		i := int(ex.finished().D() / size)
 		groups[i] = append(groups[i], ex)
 	}
 	out := make([]Bucket, n)

@@ -46,15 +46,15 @@ func TestPhaseStats(t *testing.T) {
 	exs := []Exchange{
 		ex(0, 5, 201), ex(100, 7, 201), ex(200, 9, 422), ex(300, 1, 503),
 		{Kind: kindLoad, Start: ms2(400), Latency: ms2(2000), Error: "timeout"},
-		ex(1500, 100, 201), // after the phase
+		ex(2950, 100, 201), // sent in the phase, answered after it
 		{Kind: kindRedrive, Start: ms2(50), Latency: ms2(1), Status: 201}, // not load
 	}
 	samples := []Sample{
 		{At: ms2(0), OK: true, Retries: map[string]float64{"user": 10}},
 		{At: ms2(500), OK: true, Retries: map[string]float64{"user": 14, "product": 1}},
-		{At: ms2(2000), OK: true, Retries: map[string]float64{"user": 100}},
+		{At: ms2(3500), OK: true, Retries: map[string]float64{"user": 100}},
 	}
-	st := phaseStats(Phase{Name: "fault", From: 0, To: ms2(1000)}, exs, samples)
+	st := phaseStats(Phase{Name: "fault", From: 0, To: ms2(3000)}, exs, samples)
 	if st.Requests != 5 {
 		t.Fatalf("requests = %d, want 5", st.Requests)
 	}
