@@ -59,18 +59,25 @@ func (d *Dependency) onStateChange(in *instance, from, to gobreaker.State) {
 		in.halfOpenAt.Store(int64(now + d.s.BreakerOpenTimeout))
 	}
 	d.metrics.setState(in.url, to)
-	last := "none"
-	if p := in.lastFailure.Load(); p != nil {
-		last = (*p).Error()
-	}
-	_ = d.s.Logger.Log(
+	kv := []any{
 		"msg", "circuit breaker state changed",
 		"dependency", d.name,
 		"instance", in.url,
 		"from", from.String(),
 		"to", to.String(),
-		"last_error", last,
-	)
+	}
+	if to == gobreaker.StateClosed {
+		// The instance answers again: the error that opened the breaker is
+		// over, and a new one must not be taken for it.
+		in.lastFailure.Store(nil)
+	} else {
+		last := "none"
+		if p := in.lastFailure.Load(); p != nil {
+			last = (*p).Error()
+		}
+		kv = append(kv, "last_error", last)
+	}
+	_ = d.s.Logger.Log(kv...)
 }
 
 // breaker is the per-instance circuit breaker middleware: go-kit's Gobreaker
