@@ -458,3 +458,86 @@ func TestErrorCodesMatchContract(t *testing.T) {
 		t.Errorf("Error code enum = %v, want the contract's %v", got, want)
 	}
 }
+
+// gatewayURL is the gateway's server entry; gatewayPrefixes are the paths it
+// proxies to a service.
+const gatewayURL = "http://localhost:8080"
+
+var gatewayPrefixes = []string{"/v1/users", "/v1/products", "/v1/orders"}
+
+// TestGatewayAnswersAreDocumented checks that every route the gateway
+// proxies documents the gateway's own answers when the service behind it
+// fails: 503 dependency_unavailable with Retry-After when it cannot be
+// reached, 502 without Retry-After when it broke off; and that the Error
+// schema's dependency names every service the gateway can name.
+func TestGatewayAnswersAreDocumented(t *testing.T) {
+	doc := loadDoc(t)
+	paths := doc["paths"].(map[string]any)
+	proxied := 0
+	for _, o := range operations(t, doc) {
+		if !slices.ContainsFunc(gatewayPrefixes, func(p string) bool { return strings.HasPrefix(o.path, p) }) {
+			continue
+		}
+		item, _ := paths[o.path].(map[string]any)
+		if !servedBy(item, gatewayURL) {
+			continue
+		}
+		proxied++
+		resp, _ := o.op["responses"].(map[string]any)
+		for code, wantRetryAfter := range map[string]bool{"503": true, "502": false} {
+			r, ok := resp[code]
+			if !ok {
+				t.Errorf("%s: no %s response (the gateway's when the service behind it fails)", o.route(), code)
+				continue
+			}
+			rm := deref(t, doc, r)
+			headers, _ := rm["headers"].(map[string]any)
+			if _, has := headers["Retry-After"]; has != wantRetryAfter {
+				t.Errorf("%s %s: Retry-After documented = %v, want %v", o.route(), code, has, wantRetryAfter)
+			}
+			if !strings.Contains(fmt.Sprint(rm["content"]), "#/components/schemas/Error") {
+				t.Errorf("%s %s: body is not the Error schema", o.route(), code)
+			}
+		}
+	}
+	if proxied == 0 {
+		t.Fatal("no operation is served by the gateway")
+	}
+	v, err := resolveRef(doc, "#/components/schemas/Error/properties/error/properties/dependency/enum")
+	if err != nil {
+		t.Fatalf("Error dependency enum: %v", err)
+	}
+	var got []string
+	for _, d := range v.([]any) {
+		got = append(got, d.(string))
+	}
+	slices.Sort(got)
+	if want := []string{"order", "product", "user"}; !slices.Equal(got, want) {
+		t.Errorf("Error dependency enum = %v, want %v", got, want)
+	}
+}
+
+// servedBy tells whether the path item lists the server url.
+func servedBy(item map[string]any, url string) bool {
+	servers, _ := item["servers"].([]any)
+	for _, s := range servers {
+		if sm, _ := s.(map[string]any); sm["url"] == url {
+			return true
+		}
+	}
+	return false
+}
+
+// deref follows v's $ref, if it has one.
+func deref(t *testing.T, doc map[string]any, v any) map[string]any {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	if r, ok := m["$ref"].(string); ok {
+		x, err := resolveRef(doc, r)
+		if err != nil {
+			t.Fatalf("$ref %q: %v", r, err)
+		}
+		m, _ = x.(map[string]any)
+	}
+	return m
+}
