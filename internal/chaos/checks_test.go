@@ -205,10 +205,15 @@ func TestReportAndChart(t *testing.T) {
 			break
 		}
 	}
-	for _, want := range []string{"<svg", "polyline", "user breaker", "fault", "healed", stateColors[2]} {
+	for _, want := range []string{"<svg", "polyline", "user breaker", "fault", "healed", stateColors[2],
+		"latency of successes: p50", "latency of 503s / no answer: p50", "half-open due", "recovery bound",
+		"heal + BREAKER_OPEN_TIMEOUT + 2s (4s)", "recovered", "503 p99 bound 10ms", colorOKLat, colorFailedLat} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %q", want)
 		}
+	}
+	if colorSuccess == colorOKLat || colorOKLat == colorFailedLat || colorSuccess == colorFailedLat {
+		t.Error("success %, success latency and failure latency share a colour")
 	}
 	if strings.Contains(svg, "<script") || strings.Contains(svg, "http://") && !strings.Contains(svg, `xmlns="http://www.w3.org/2000/svg"`) {
 		t.Error("chart is not self-contained")

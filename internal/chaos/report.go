@@ -25,24 +25,28 @@ type Report struct {
 	// where: the databases, or the compose project and image.
 	Target string `json:"target"`
 	Stack  string `json:"stack"`
-	// Env is the resilience settings as passed to the services.
-	Env        []string        `json:"env"`
-	Events     []Event         `json:"events"`
-	Phases     []PhaseStats    `json:"phases"`
-	Probe      probeResult     `json:"probe"`
-	Attempts   attemptStats    `json:"attempts"`
-	Redrive    redriveResult   `json:"redrive"`
-	Settle     settleResult    `json:"settle"`
-	Goroutines goroutineResult `json:"goroutines"`
-	Checks     []Check         `json:"checks"`
-	Passed     bool            `json:"passed"`
-	BucketSize Millis          `json:"bucket_ms"`
-	Timeline   []Bucket        `json:"timeline"`
-	Samples    []Sample        `json:"samples"`
-	Slowest    []Exchange      `json:"slowest"`
-	Outcomes   map[string]int  `json:"outcomes"` // all exchanges, by kind and outcome
-	StopError  string          `json:"stop_error,omitempty"`
-	Dependency string          `json:"dependency,omitempty"`
+	// Env is the resilience settings as passed to the services;
+	// BreakerOpenTimeout and RecoveryBound (heal + BREAKER_OPEN_TIMEOUT +
+	// 2s, contract point 5) are drawn on the chart.
+	Env                []string        `json:"env"`
+	BreakerOpenTimeout Millis          `json:"breaker_open_timeout_ms"`
+	RecoveryBound      Millis          `json:"recovery_bound_ms"`
+	Events             []Event         `json:"events"`
+	Phases             []PhaseStats    `json:"phases"`
+	Probe              probeResult     `json:"probe"`
+	Attempts           attemptStats    `json:"attempts"`
+	Redrive            redriveResult   `json:"redrive"`
+	Settle             settleResult    `json:"settle"`
+	Goroutines         goroutineResult `json:"goroutines"`
+	Checks             []Check         `json:"checks"`
+	Passed             bool            `json:"passed"`
+	BucketSize         Millis          `json:"bucket_ms"`
+	Timeline           []Bucket        `json:"timeline"`
+	Samples            []Sample        `json:"samples"`
+	Slowest            []Exchange      `json:"slowest"`
+	Outcomes           map[string]int  `json:"outcomes"` // all exchanges, by kind and outcome
+	StopError          string          `json:"stop_error,omitempty"`
+	Dependency         string          `json:"dependency,omitempty"`
 }
 
 // redriveResult is how many keys were asked again and how many stayed
@@ -56,7 +60,8 @@ func newReport(exp Experiment, cfg runConfig, o observations, checks []Check, ev
 	r := &Report{
 		Experiment: exp.Name, Description: exp.Description, Dependency: exp.Dependency,
 		Rate: cfg.opts.Rate, Duration: Millis(cfg.opts.Duration), Seed: cfg.opts.Seed,
-		Env: cfg.settings.env(), Events: events, Probe: o.probe, Attempts: o.attempts,
+		Env: cfg.settings.env(), Events: events,
+		BreakerOpenTimeout: Millis(cfg.settings.BreakerOpenTimeout), RecoveryBound: Millis(cfg.settings.recoveryBound()), Probe: o.probe, Attempts: o.attempts,
 		Settle: o.settle, Goroutines: o.goroutines, Checks: checks, Samples: o.samples,
 		Slowest: slowest(o.exchanges, 10), Outcomes: map[string]int{},
 	}

@@ -263,8 +263,17 @@ type Bucket struct {
 	At         Millis  `json:"at_ms"`
 	Requests   int     `json:"requests"`
 	SuccessPct float64 `json:"success_pct"`
-	P50        Millis  `json:"p50_ms"`
-	P99        Millis  `json:"p99_ms"`
+	// P50 and P99 are over every answer of the bucket; OKP50 and OKP99 over
+	// the successful ones (below 500), FailedP50 and FailedP99 over the
+	// others (503s and the like, or no answer). A bucket of refusals is
+	// fast, which the latency over all answers would show as good news.
+	P50       Millis `json:"p50_ms"`
+	P99       Millis `json:"p99_ms"`
+	OK        int    `json:"ok"`
+	OKP50     Millis `json:"ok_p50_ms"`
+	OKP99     Millis `json:"ok_p99_ms"`
+	FailedP50 Millis `json:"failed_p50_ms"`
+	FailedP99 Millis `json:"failed_p99_ms"`
 }
 
 // bucketSize is the timeline resolution: 250ms, 500ms or 1s, the finest
@@ -298,19 +307,32 @@ func timeline(exs []Exchange, end Millis, size time.Duration) []Bucket {
 	}
 	out := make([]Bucket, n)
 	for i, g := range groups {
-		b := Bucket{At: Millis(time.Duration(i) * size), Requests: len(g)}
-		if len(g) > 0 {
-			ok := 0
-			for _, ex := range g {
-				if ex.OK() {
-					ok++
-				}
-			}
-			b.SuccessPct = 100 * float64(ok) / float64(len(g))
-			lat := sortedLatencies(g)
-			b.P50, b.P99 = percentile(lat, 50), percentile(lat, 99)
-		}
-		out[i] = b
+		out[i] = bucketOf(Millis(time.Duration(i)*size), g)
 	}
 	return out
+}
+
+// bucketOf sums up the requests answered in one bucket.
+func bucketOf(at Millis, g []Exchange) Bucket {
+	b := Bucket{At: at, Requests: len(g)}
+	if len(g) == 0 {
+		return b
+	}
+	var ok, failed []Exchange
+	for _, ex := range g {
+		if ex.OK() {
+			ok = append(ok, ex)
+		} else {
+			failed = append(failed, ex)
+		}
+	}
+	b.OK = len(ok)
+	b.SuccessPct = 100 * float64(len(ok)) / float64(len(g))
+	lat := sortedLatencies(g)
+	b.P50, b.P99 = percentile(lat, 50), percentile(lat, 99)
+	lat = sortedLatencies(ok)
+	b.OKP50, b.OKP99 = percentile(lat, 50), percentile(lat, 99)
+	lat = sortedLatencies(failed)
+	b.FailedP50, b.FailedP99 = percentile(lat, 50), percentile(lat, 99)
+	return b
 }

@@ -211,6 +211,22 @@ func TestTimeline(t *testing.T) {
 	}
 }
 
+// The timeline buckets a request by when its answer came, and keeps the
+// latency of successes and of failures apart.
+func TestTimelineByAnswerWithLatenciesApart(t *testing.T) {
+	exs := []Exchange{
+		ex(0, 10, 201), ex(10, 20, 201), ex(20, 1, 503), ex(30, 2, 503),
+		ex(200, 100, 201), // sent in the first bucket, answered in the second
+	}
+	b := timeline(exs, ms2(250), 250*time.Millisecond)
+	if len(b) != 2 || b[0].Requests != 4 || b[1].Requests != 1 {
+		t.Fatalf("buckets = %+v, want 4 answers then 1", b)
+	}
+	if b[0].OK != 2 || b[0].OKP50 != ms2(10) || b[0].OKP99 != ms2(20) || b[0].FailedP50 != ms2(1) || b[0].FailedP99 != ms2(2) {
+		t.Errorf("first bucket = %+v, want successes 10/20ms and failures 1/2ms apart", b[0])
+	}
+}
+
 func TestPlanScalesAndKeepsRecoveryDecidable(t *testing.T) {
 	s := defaultSettings()
 	p := planFor(20*time.Second, s, 0)
