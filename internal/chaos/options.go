@@ -80,6 +80,7 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 			"       chaos -list\n"+
 			"       chaos usersvc|productsvc|ordersvc|gateway [service flags]   (runs that service)\n\nflags:\n")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+tableHelp)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -116,3 +117,20 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	o.Experiments = exps
 	return o, nil
 }
+
+// tableHelp explains the per-phase table each experiment prints (and
+// summary.txt holds). The README's chaos section shows the same text.
+const tableHelp = `The table, one row per phase (steady: before the fault; fault: from the fault to the heal;
+recovery: from the heal to the end of the load). A request counts in the phase in which its
+answer came, so one cut short by the fault counts with the fault.
+  span         when the phase ran, in seconds since the load started
+  reqs         load requests answered in the phase (first tries; re-drives are not counted)
+  ok%          answers below 500: a 201, or the 4xx a deliberately bad order deserves
+  codes        answers by status, or by transport error (timeout, refused, reset, eof)
+  p50 p99 max  latency at the client over every answer of the phase, refusals included
+  retries/req  ordersvc's dependency_retries_total over the phase, per request
+  open         fault row: from the fault to the first scrape showing the breaker open
+  fast 503     fault row: from the fault to the first 503 answered in under 10ms
+  recover      recovery row: from the heal to the start of the first 1s with >= 99% ok
+Then one row per contract check: what was measured against what threshold, PASS or FAIL.
+`

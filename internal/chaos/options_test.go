@@ -3,6 +3,8 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -198,4 +200,31 @@ func children(t *testing.T) []string {
 		}
 	}
 	return kids
+}
+
+// TestUsageExplainsTheTable checks that -h explains every column of the
+// phase table, and that the README's chaos section shows the same text.
+func TestUsageExplainsTheTable(t *testing.T) {
+	var stderr strings.Builder
+	if _, err := parseOptions([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	if !strings.Contains(stderr.String(), tableHelp) {
+		t.Errorf("usage lacks the table's explanation:\n%s", stderr.String())
+	}
+	var table strings.Builder
+	(&Report{Phases: []PhaseStats{{Phase: Phase{Name: "steady"}}}}).printTable(&table)
+	header := strings.Fields(strings.SplitN(strings.TrimSpace(table.String()), "\n", 3)[1])
+	for _, col := range header {
+		if !strings.Contains(tableHelp, col) {
+			t.Errorf("column %q is not explained", col)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), tableHelp) {
+		t.Error("README's chaos section does not show the table's explanation as -h prints it")
+	}
 }
