@@ -45,55 +45,128 @@ const goroutineBound = 10 * time.Second
 // judges the checks. An error means the experiment could not run (a child
 // that would not start or restart, ctx cancelled): no check was judged.
 func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report, error) {
-	began := time.Now()
-	logFile, err := os.Create(filepath.Join(cfg.opts.ReportDir, exp.Name+".log"))
-	if err != nil {
+	x := &experimentRun{exp: exp, cfg: cfg, began: time.Now(), reqs: map[string]orderRequest{}}
+	defer x.cleanup()
+	if err := x.start(ctx); err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
+	if err := x.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := x.afterLoad(ctx); err != nil {
+		return nil, err
+	}
+	return x.judge(), nil
+}
+
+// experimentRun is one experiment as it goes: what each step needs from
+// the one before, and what cleanup must undo.
+type experimentRun struct {
+	exp   Experiment
+	cfg   runConfig
+	began time.Time
+
+	logFile *os.File
+	st      *stack
+	a       *api
+	cat     catalogue
+	t0      time.Time
+	events  []Event
+	smp     *sampler
+	gen     *loadGen
+	reqs    map[string]orderRequest
+
+	closeOnce sync.Once
+	stopErr   error
+	stopLoad  func() // nil until the load has started
+
+	// What the load and the steps after it found.
+	probed                  probeResult
+	steady, fault, recovery Phase
+	pending, left           []string
+	settled                 settleResult
+	exchanges               []Exchange
+	books                   Books
+	booksErr                error
+	retrieved               map[string]bool
+	goroutines              goroutineResult
+}
+
+func (x *experimentRun) since() Millis { return Millis(time.Since(x.t0)) }
+
+func (x *experimentRun) event(name, detail string) {
+	x.events = append(x.events, Event{At: x.since(), Name: name, Detail: detail})
+}
+
+// closeStack stops the services, once; what went wrong is kept for the
+// report.
+func (x *experimentRun) closeStack() {
+	x.closeOnce.Do(func() { x.stopErr = x.st.close() })
+}
+
+// cleanup undoes whatever start and load set up, in reverse order.
+func (x *experimentRun) cleanup() {
+	if x.stopLoad != nil {
+		x.stopLoad()
+	}
+	if x.gen != nil {
+		x.gen.close()
+	}
+	if x.smp != nil {
+		x.smp.Stop()
+	}
+	if x.a != nil {
+		x.a.close()
+	}
+	if x.st != nil {
+		x.closeStack()
+	}
+	if x.logFile != nil {
+		x.logFile.Close()
+	}
+}
+
+// start opens the experiment's log, starts the stack and sets up its
+// users and products.
+func (x *experimentRun) start(ctx context.Context) error {
+	cfg := x.cfg
+	logFile, err := os.Create(filepath.Join(cfg.opts.ReportDir, x.exp.Name+".log"))
+	if err != nil {
+		return err
+	}
+	x.logFile = logFile
 	var out io.Writer = logFile
 	if cfg.opts.Verbose {
 		out = io.MultiWriter(logFile, cfg.stderr)
 	}
-	st, err := startStack(ctx, stackConfig{
+	x.st, err = startStack(ctx, stackConfig{
 		Target: cfg.opts.Target, Executable: cfg.executable, Postgres: cfg.opts.Postgres,
 		ComposeFile: cfg.opts.ComposeFile, Image: cfg.opts.Image,
 		Settings: cfg.settings, Output: out,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var closeOnce sync.Once
-	var stopErr error
-	closeStack := func() { closeOnce.Do(func() { stopErr = st.close() }) }
-	defer closeStack()
-	fmt.Fprint(cfg.stdout, st.describe())
+	fmt.Fprint(cfg.stdout, x.st.describe())
+	x.a = newAPI()
+	x.cat, err = setup(ctx, x.a, x.st, cfg.opts.Seed)
+	return err
+}
 
-	a := newAPI()
-	defer a.close()
-	cat, err := setup(ctx, a, st, cfg.opts.Seed)
-	if err != nil {
-		return nil, err
-	}
+// load probes with 4xx, then drives the open-loop load through the steady,
+// fault and recovery phases.
+func (x *experimentRun) load(ctx context.Context) error {
+	cfg := x.cfg
+	x.t0 = time.Now()
+	x.smp = startSampler(ctx, x.a, x.st.order.url+"/metrics", x.since)
+	x.gen = newLoadGen(x.st.order.url, cfg.settings.clientTimeout(), cfg.opts.Rate, x.since)
+	wl := newWorkload(x.exp.Name, cfg.opts.Seed, x.cat.users, x.cat.products, "prd_00000000000000000000000000")
 
-	t0 := time.Now()
-	since := func() Millis { return Millis(time.Since(t0)) }
-	var events []Event
-	event := func(name, detail string) { events = append(events, Event{At: since(), Name: name, Detail: detail}) }
-
-	smp := startSampler(ctx, a, st.order.url+"/metrics", since)
-	defer smp.Stop()
-	gen := newLoadGen(st.order.url, cfg.settings.clientTimeout(), cfg.opts.Rate, since)
-	defer gen.close()
-	wl := newWorkload(exp.Name, cfg.opts.Seed, cat.users, cat.products, "prd_00000000000000000000000000")
-	reqs := map[string]orderRequest{}
-
-	probed := probe(ctx, gen, smp, wl, reqs)
+	x.probed = probe(ctx, x.gen, x.smp, wl, x.reqs)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-
-	f := exp.fault(st, cfg.settings, gen.inFlight)
+	f := x.exp.fault(x.st, cfg.settings, x.gen.inFlight)
 	p := planFor(cfg.opts.Duration, cfg.settings, f.length)
 	fmt.Fprintf(cfg.stdout, "  plan: steady %s, fault %s, recovery %s at %d requests/s\n",
 		fmtDur(p.steady), fmtDur(p.fault), fmtDur(p.recovery), cfg.opts.Rate)
@@ -102,89 +175,97 @@ func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report,
 	// once it has returned.
 	stop, loopDone := make(chan struct{}), make(chan struct{})
 	var stopOnce sync.Once
-	stopLoad := func() {
+	x.stopLoad = func() {
 		stopOnce.Do(func() { close(stop) })
 		<-loopDone
-		gen.wait()
+		x.gen.wait()
 	}
-	loadStart := since()
-	event("load", fmt.Sprintf("%d requests/s", cfg.opts.Rate))
+	loadStart := x.since()
+	x.event("load", fmt.Sprintf("%d requests/s", cfg.opts.Rate))
 	go func() {
 		defer close(loopDone)
-		gen.openLoop(ctx, cfg.opts.Rate, stop, func() orderRequest {
+		x.gen.openLoop(ctx, cfg.opts.Rate, stop, func() orderRequest {
 			r := wl.next()
-			reqs[r.Key] = r
+			x.reqs[r.Key] = r
 			return r
 		})
 	}()
-	defer stopLoad()
 
-	faultAt, healAt, err := drivePhases(ctx, p, f, loadStart, since, event)
+	faultAt, healAt, err := drivePhases(ctx, p, f, loadStart, x.since, x.event)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", exp.Name, err)
+		return fmt.Errorf("%s: %w", x.exp.Name, err)
 	}
-	stopLoad()
-	loadEnd := since()
-	event("load end", "")
+	x.stopLoad()
+	loadEnd := x.since()
+	x.event("load end", "")
+	x.steady = Phase{Name: "steady", From: loadStart, To: faultAt}
+	x.fault = Phase{Name: "fault", From: faultAt, To: healAt}
+	x.recovery = Phase{Name: "recovery", From: healAt, To: loadEnd}
+	return ctx.Err()
+}
+
+// afterLoad re-drives the undecided keys, waits for the shop to settle,
+// reads its books, waits for ordersvc's goroutines and stops the stack.
+func (x *experimentRun) afterLoad(ctx context.Context) error {
+	s := x.cfg.settings
+	x.pending = undecided(x.gen.Exchanges())
+	x.left = redrive(ctx, x.gen, x.reqs, x.pending, s.redriveBound())
+	x.event("re-drive", fmt.Sprintf("%d undecided keys asked again, %d still undecided", len(x.pending), len(x.left)))
+	x.settled = settle(ctx, x.a, x.smp, x.st, s.settleBound())
+	x.settled.Undecided = len(x.left)
+	x.settled.Recovered = x.st.log.recoveredOrders()
+	x.event("settled", fmt.Sprintf("%d unresolved orders, %d held reservations", x.settled.Unresolved, x.settled.Held))
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 
-	pending := undecided(gen.Exchanges())
-	left := redrive(ctx, gen, reqs, pending, cfg.settings.redriveBound())
-	event("re-drive", fmt.Sprintf("%d undecided keys asked again, %d still undecided", len(pending), len(left)))
-	settled := settle(ctx, a, smp, st, cfg.settings.settleBound())
-	settled.Undecided = len(left)
-	settled.Recovered = st.log.recoveredOrders()
-	event("settled", fmt.Sprintf("%d unresolved orders, %d held reservations", settled.Unresolved, settled.Held))
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-
-	exchanges := gen.Exchanges()
-	books, booksErr := readBooks(ctx, a, st, cat.initial)
-	retrieved, getErr := retrieve(ctx, a, st, exchanges)
-	if booksErr == nil {
-		booksErr = getErr
+	x.exchanges = x.gen.Exchanges()
+	x.books, x.booksErr = readBooks(ctx, x.a, x.st, x.cat.initial)
+	var getErr error
+	x.retrieved, getErr = retrieve(ctx, x.a, x.st, x.exchanges)
+	if x.booksErr == nil {
+		x.booksErr = getErr
 	}
 	// The runner's idle connections are not ordersvc's leak: close them
 	// (the scrapes then use one connection, as during the baseline).
-	gen.close()
-	a.close()
-	steady := Phase{Name: "steady", From: loadStart, To: faultAt}
-	goroutines := waitGoroutines(ctx, smp, st.proxies, steady, goroutineBound)
-	smp.Stop()
+	x.gen.close()
+	x.a.close()
+	x.goroutines = waitGoroutines(ctx, x.smp, x.st.proxies, x.steady, goroutineBound)
+	x.smp.Stop()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	closeStack()
+	x.closeStack()
+	return nil
+}
 
+// judge evaluates the checks over what was observed and writes the report.
+func (x *experimentRun) judge() *Report {
+	cfg := x.cfg
 	o := observations{
-		exp: exp, settings: cfg.settings, exchanges: exchanges, samples: smp.Samples(), rate: cfg.opts.Rate,
-		steady:   steady,
-		fault:    Phase{Name: "fault", From: faultAt, To: healAt},
-		recovery: Phase{Name: "recovery", From: healAt, To: loadEnd},
-		probe:    probed, attempts: countAttempts(exchanges, st.log, cfg.settings.RetryMaxAttempts),
-		served: st.log.servedIn, t0: t0,
-		books: books, retrieved: retrieved, requests: reqs, settle: settled, goroutines: goroutines,
+		exp: x.exp, settings: cfg.settings, exchanges: x.exchanges, samples: x.smp.Samples(), rate: cfg.opts.Rate,
+		steady: x.steady, fault: x.fault, recovery: x.recovery,
+		probe: x.probed, attempts: countAttempts(x.exchanges, x.st.log, cfg.settings.RetryMaxAttempts),
+		served: x.st.log.servedIn, t0: x.t0,
+		books: x.books, retrieved: x.retrieved, requests: x.reqs, settle: x.settled, goroutines: x.goroutines,
 	}
 	checks := evaluate(o)
-	if booksErr != nil {
+	if x.booksErr != nil {
 		for i := range checks {
 			if checks[i].ID[0] == '6' {
 				checks[i].Result = Fail
-				checks[i].Details = append(checks[i].Details, "cannot read the books: "+booksErr.Error())
+				checks[i].Details = append(checks[i].Details, "cannot read the books: "+x.booksErr.Error())
 			}
 		}
 	}
-	r := newReport(exp, cfg, o, checks, events)
-	r.Started, r.Took = began, Millis(time.Since(began))
-	r.Target, r.Stack = cfg.opts.Target, st.where
-	r.Redrive = redriveResult{Keys: len(pending), Left: len(left)}
-	if stopErr != nil {
-		r.StopError = stopErr.Error()
+	r := newReport(x.exp, cfg, o, checks, x.events)
+	r.Started, r.Took = x.began, Millis(time.Since(x.began))
+	r.Target, r.Stack = cfg.opts.Target, x.st.where
+	r.Redrive = redriveResult{Keys: len(x.pending), Left: len(x.left)}
+	if x.stopErr != nil {
+		r.StopError = x.stopErr.Error()
 	}
-	return r, nil
+	return r
 }
 
 // drivePhases waits out the steady phase, injects the fault, waits out the

@@ -54,19 +54,9 @@ const composeOrderOverlay = `  ordersvc:
 // the image cfg.Image, which must exist: the runner builds nothing.
 // Stopping the stack takes the project down, volumes included.
 func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
-	tool, err := compose.Find(ctx, "")
-	if err != nil {
-		return fmt.Errorf("-target compose: %w", err)
-	}
-	if _, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", cfg.Image); err != nil {
-		return fmt.Errorf("image %s: %w: build it first, offline with scripts/docker-build-offline.sh or online with docker compose build", cfg.Image, err)
-	}
-	base, err := filepath.Abs(cfg.ComposeFile)
+	tool, base, err := composePrerequisites(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(base); err != nil {
-		return fmt.Errorf("compose file: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "kitshop-chaos-compose-")
 	if err != nil {
@@ -88,43 +78,84 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	if err != nil {
 		return err
 	}
-	var settings strings.Builder
-	for _, kv := range s.env {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&settings, "      %s: %q\n", k, v)
-	}
-	env := strings.TrimRight(settings.String(), "\n")
-	overlay := filepath.Join(dir, "docker-compose.chaos.yml")
-	text := fmt.Sprintf(composeOverlay, ports[0], env, ports[1])
-	if err := os.WriteFile(overlay, []byte(text), 0o644); err != nil {
+	ov, err := s.writeOverlay(dir, ports)
+	if err != nil {
 		return err
 	}
 	envFile := filepath.Join(dir, "empty.env") // no stray .env applies
 	if err := os.WriteFile(envFile, nil, 0o644); err != nil {
 		return err
 	}
-	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", overlay}
+	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", ov.path}
 	c.Env = compose.CleanEnv("KITSHOP_IMAGE=" + cfg.Image)
 
 	since := time.Now()
 	upCtx, cancel := context.WithTimeout(ctx, composeUpTimeout)
 	defer cancel()
+	if err := s.upCompose(ctx, upCtx, c, ov, ports); err != nil {
+		return err
+	}
+	for _, svc := range []struct {
+		name string
+		port int
+		into **service
+	}{{"usersvc", ports[0], &s.user}, {"productsvc", ports[1], &s.product}, {"ordersvc", ports[2], &s.order}} {
+		if *svc.into, err = s.followContainer(ctx, c, &followers, since, svc.name, svc.port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// composePrerequisites finds the compose tool, the image and the compose
+// file (as an absolute path).
+func composePrerequisites(ctx context.Context, cfg stackConfig) (tool []string, base string, err error) {
+	tool, err = compose.Find(ctx, "")
+	if err != nil {
+		return nil, "", fmt.Errorf("-target compose: %w", err)
+	}
+	if _, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", cfg.Image); err != nil {
+		return nil, "", fmt.Errorf("image %s: %w: build it first, offline with scripts/docker-build-offline.sh or online with docker compose build", cfg.Image, err)
+	}
+	base, err = filepath.Abs(cfg.ComposeFile)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := os.Stat(base); err != nil {
+		return nil, "", fmt.Errorf("compose file: %w", err)
+	}
+	return tool, base, nil
+}
+
+// overlay is the runner's compose file laid over the project's: settings
+// and loopback ports, and, once the proxies are up, ordersvc's part.
+type overlay struct {
+	path, text, env string
+}
+
+// writeOverlay writes the overlay for usersvc and productsvc into dir.
+func (s *stack) writeOverlay(dir string, ports []int) (overlay, error) {
+	var settings strings.Builder
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&settings, "      %s: %q\n", k, v)
+	}
+	ov := overlay{path: filepath.Join(dir, "docker-compose.chaos.yml"), env: strings.TrimRight(settings.String(), "\n")}
+	ov.text = fmt.Sprintf(composeOverlay, ports[0], ov.env, ports[1])
+	return ov, os.WriteFile(ov.path, []byte(ov.text), 0o644)
+}
+
+// upCompose starts usersvc and productsvc, puts the runner's proxies on
+// the host's side of the project's network, and starts ordersvc through
+// them.
+func (s *stack) upCompose(ctx, upCtx context.Context, c *compose.Project, ov overlay, ports []int) error {
 	if _, err := c.Run(upCtx, "up", "-d", "--no-build", "usersvc", "productsvc"); err != nil {
 		return err
 	}
-	userID, err := c.Run(ctx, "ps", "-q", "usersvc")
+	hostSide, err := networkGateway(ctx, c)
 	if err != nil {
 		return err
 	}
-	userID = strings.TrimSpace(userID)
-	gateway, err := docker(ctx, "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.Gateway}} {{end}}", userID)
-	if err != nil {
-		return fmt.Errorf("the project's network gateway: %w", err)
-	}
-	if strings.Fields(gateway) == nil {
-		return fmt.Errorf("the project's network gateway: none in %q", gateway)
-	}
-	hostSide := strings.Fields(gateway)[0]
 	userProxy, err := s.proxies.addOn(hostSide, "user", fmt.Sprintf("127.0.0.1:%d", ports[0]))
 	if err != nil {
 		return err
@@ -133,37 +164,48 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	if err != nil {
 		return err
 	}
-	text += fmt.Sprintf(composeOrderOverlay, userProxy, productProxy, env, ports[2])
-	if err := os.WriteFile(overlay, []byte(text), 0o644); err != nil {
+	text := ov.text + fmt.Sprintf(composeOrderOverlay, userProxy, productProxy, ov.env, ports[2])
+	if err := os.WriteFile(ov.path, []byte(text), 0o644); err != nil {
 		return err
 	}
-	if _, err := c.Run(upCtx, "up", "-d", "--no-build", "--no-deps", "ordersvc"); err != nil {
-		return err
-	}
-	start := func(name string, port int) (*service, error) {
-		id, err := c.Run(ctx, "ps", "-q", name)
-		if err != nil {
-			return nil, err
-		}
-		id = strings.TrimSpace(id)
-		if id == "" {
-			return nil, fmt.Errorf("%s: no container", name)
-		}
-		ctl := &containerControl{name: name, id: id, url: fmt.Sprintf("http://127.0.0.1:%d", port),
-			followers: &followers, procCtx: context.WithoutCancel(ctx), log: s.log}
-		if err := ctl.follow(since); err != nil {
-			return nil, err
-		}
-		return &service{name: name, url: ctl.url, ctl: ctl}, procs.WaitHealthy(ctx, name, ctl.url)
-	}
-	if s.user, err = start("usersvc", ports[0]); err != nil {
-		return err
-	}
-	if s.product, err = start("productsvc", ports[1]); err != nil {
-		return err
-	}
-	s.order, err = start("ordersvc", ports[2])
+	_, err = c.Run(upCtx, "up", "-d", "--no-build", "--no-deps", "ordersvc")
 	return err
+}
+
+// networkGateway is the host's address on the project's network, as
+// usersvc's container sees it.
+func networkGateway(ctx context.Context, c *compose.Project) (string, error) {
+	userID, err := c.Run(ctx, "ps", "-q", "usersvc")
+	if err != nil {
+		return "", err
+	}
+	gateway, err := docker(ctx, "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.Gateway}} {{end}}", strings.TrimSpace(userID))
+	if err != nil {
+		return "", fmt.Errorf("the project's network gateway: %w", err)
+	}
+	if strings.Fields(gateway) == nil {
+		return "", fmt.Errorf("the project's network gateway: none in %q", gateway)
+	}
+	return strings.Fields(gateway)[0], nil
+}
+
+// followContainer follows the logs of the service's container and waits
+// until it is healthy.
+func (s *stack) followContainer(ctx context.Context, c *compose.Project, followers *procs.Group, since time.Time, name string, port int) (*service, error) {
+	id, err := c.Run(ctx, "ps", "-q", name)
+	if err != nil {
+		return nil, err
+	}
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return nil, fmt.Errorf("%s: no container", name)
+	}
+	ctl := &containerControl{name: name, id: id, url: fmt.Sprintf("http://127.0.0.1:%d", port),
+		followers: followers, procCtx: context.WithoutCancel(ctx), log: s.log}
+	if err := ctl.follow(since); err != nil {
+		return nil, err
+	}
+	return &service{name: name, url: ctl.url, ctl: ctl}, procs.WaitHealthy(ctx, name, ctl.url)
 }
 
 // docker runs one docker command, bounded by dockerCmdTimeout.
