@@ -27,8 +27,13 @@
 //     Idempotency-Key and X-Request-ID, a random user, one or two
 //     products, quantities 1-3; 5% name an unknown product. Phases:
 //     steady (20% of -duration), fault (40%), recovery (the rest, at
-//     least BREAKER_OPEN_TIMEOUT+3s). Requests belong to the phase they
-//     started in. ordersvc's /metrics is scraped every 100ms.
+//     least BREAKER_OPEN_TIMEOUT+3s). A request belongs to the phase in
+//     which its answer came (one in flight at the fault is judged with the
+//     fault; the last phase takes the answers that came after the load
+//     stopped), in the table, check 2 and the chart alike. Checks 4 and 5
+//     look at when requests were sent: whether the breaker was open then,
+//     and which 1s window they open. ordersvc's /metrics is scraped every
+//     100ms.
 //  5. Re-drive: every key whose answer was not definitive (no answer, 5xx,
 //     409 request_in_progress) is asked again with the same key and body
 //     until it is, within a bound.
