@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -60,7 +61,7 @@ func BenchmarkServerSide(b *testing.B) {
 		}
 	})
 	b.Run("EncodeError", func(b *testing.B) {
-		e := NewError(CodeNotFound, "user not found")
+		e := kitshop.NewError(kitshop.CodeNotFound, "user not found")
 		b.ReportAllocs()
 		for b.Loop() {
 			clear(w.h)

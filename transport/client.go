@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Endpointer turns a per-instance endpoint factory into one endpoint that
@@ -125,7 +126,7 @@ func buildRequest(ctx context.Context, method, target string, payload any, heade
 
 // DecodeJSONResponse is the one way clients read an answer: a 2xx body is
 // decoded into a new T (nothing for 204); any other status becomes the
-// *Error the server sent (see DecodeErrorBody).
+// *kitshop.Error the server sent (see DecodeErrorBody).
 func DecodeJSONResponse[T any](resp *http.Response) (T, error) {
 	var out T
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -161,7 +162,7 @@ func Assert[T any](request any) (T, error) {
 	req, ok := request.(T)
 	if !ok {
 		var zero T
-		return zero, Internal(fmt.Errorf("endpoint got request %T, want %T", request, zero))
+		return zero, kitshop.Internal(fmt.Errorf("endpoint got request %T, want %T", request, zero))
 	}
 	return req, nil
 }

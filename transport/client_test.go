@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestParseInstances(t *testing.T) {
@@ -119,8 +121,8 @@ func TestDecodeJSONResponse(t *testing.T) {
 		t.Fatalf("204: %v", err)
 	}
 	_, err = DecodeJSONResponse[thing](response(404, `{"error":{"code":"not_found","message":"no thing"}}`))
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeNotFound || e.Message != "no thing" {
+	var e *kitshop.Error
+	if !errors.As(err, &e) || e.Code != kitshop.CodeNotFound || e.Message != "no thing" {
 		t.Fatalf("404: %v", err)
 	}
 	if _, err := DecodeJSONResponse[thing](response(200, `<html>`)); err == nil || !IsFailure(err) {
@@ -155,11 +157,11 @@ func TestCallAndAssert(t *testing.T) {
 	if _, err := Call[int](context.Background(), echo, "x"); err == nil {
 		t.Fatal("Call with the wrong response type: no error")
 	}
-	failing := func(context.Context, any) (any, error) { return nil, NewError(CodeNotFound, "gone") }
-	if _, err := Call[string](context.Background(), failing, "x"); !errors.Is(err, NewError(CodeNotFound, "")) {
+	failing := func(context.Context, any) (any, error) { return nil, kitshop.NewError(kitshop.CodeNotFound, "gone") }
+	if _, err := Call[string](context.Background(), failing, "x"); !errors.Is(err, kitshop.NewError(kitshop.CodeNotFound, "")) {
 		t.Fatalf("Call lost the error: %v", err)
 	}
-	if _, err := Assert[int]("x"); AsError(err).Code != CodeInternal {
+	if _, err := Assert[int]("x"); kitshop.AsError(err).Code != kitshop.CodeInternal {
 		t.Fatalf("Assert of the wrong type: %v", err)
 	}
 	if v, err := Assert[string]("x"); err != nil || v != "x" {
@@ -172,7 +174,7 @@ func TestClientEndpointDirect(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ids <- r.Header.Get(RequestIDHeader)
 		if r.URL.Path == "/v1/missing" {
-			EncodeError(r.Context(), NewError(CodeNotFound, "missing"), w)
+			EncodeError(r.Context(), kitshop.NewError(kitshop.CodeNotFound, "missing"), w)
 			return
 		}
 		_ = WriteJSON(w, 200, map[string]string{"path": r.URL.Path})
@@ -196,7 +198,7 @@ func TestClientEndpointDirect(t *testing.T) {
 		t.Fatalf("server saw request id %q", id)
 	}
 	_, err = Call[map[string]string](ctx, e, "/v1/missing")
-	if !errors.Is(err, NewError(CodeNotFound, "")) || IsFailure(err) {
+	if !errors.Is(err, kitshop.NewError(kitshop.CodeNotFound, "")) || IsFailure(err) {
 		t.Fatalf("404 across the wire: %v", err)
 	}
 }

@@ -11,31 +11,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestCodeStatus(t *testing.T) {
-	want := map[Code]int{
-		CodeInvalidArgument:       400,
-		CodeNotFound:              404,
-		CodeMethodNotAllowed:      405,
-		CodeAlreadyExists:         409,
-		CodeRequestInProgress:     409,
-		CodeAlreadyConfirmed:      409,
-		CodeReservationExpired:    409,
-		CodeInsufficientStock:     409,
-		CodePayloadTooLarge:       413,
-		CodeUnsupportedMediaType:  415,
-		CodeUnknownUser:           422,
-		CodeUnknownProduct:        422,
-		CodeIdempotencyKeyReused:  422,
-		CodeTooManyRequests:       429,
-		CodeInternal:              500,
-		CodeDependencyUnavailable: 503,
-		Code("made_up"):           500,
+	want := map[kitshop.Code]int{
+		kitshop.CodeInvalidArgument:       400,
+		kitshop.CodeNotFound:              404,
+		kitshop.CodeMethodNotAllowed:      405,
+		kitshop.CodeAlreadyExists:         409,
+		kitshop.CodeRequestInProgress:     409,
+		kitshop.CodeAlreadyConfirmed:      409,
+		kitshop.CodeReservationExpired:    409,
+		kitshop.CodeInsufficientStock:     409,
+		kitshop.CodePayloadTooLarge:       413,
+		kitshop.CodeUnsupportedMediaType:  415,
+		kitshop.CodeUnknownUser:           422,
+		kitshop.CodeUnknownProduct:        422,
+		kitshop.CodeIdempotencyKeyReused:  422,
+		kitshop.CodeTooManyRequests:       429,
+		kitshop.CodeInternal:              500,
+		kitshop.CodeDependencyUnavailable: 503,
+		kitshop.Code("made_up"):           500,
 	}
 	for code, status := range want {
-		if got := code.Status(); got != status {
-			t.Errorf("%s.Status() = %d, want %d", code, got, status)
+		if got := CodeStatus(code); got != status {
+			t.Errorf("CodeStatus(%s) = %d, want %d", code, got, status)
 		}
 	}
 }
@@ -68,27 +70,27 @@ func TestEncodeError(t *testing.T) {
 		body       map[string]string
 		retryAfter string
 	}{
-		{"not found", NewError(CodeNotFound, "user %s not found", "usr_1"), 404,
+		{"not found", kitshop.NewError(kitshop.CodeNotFound, "user %s not found", "usr_1"), 404,
 			map[string]string{"code": "not_found", "message": "user usr_1 not found"}, ""},
-		{"invalid argument names the field", InvalidArgument("items[0].quantity", "must be positive"), 400,
+		{"invalid argument names the field", kitshop.InvalidArgument("items[0].quantity", "must be positive"), 400,
 			map[string]string{"code": "invalid_argument", "message": "items[0].quantity: must be positive"}, ""},
-		{"wrapped", fmt.Errorf("create: %w", NewError(CodeAlreadyExists, "taken")), 409,
+		{"wrapped", fmt.Errorf("create: %w", kitshop.NewError(kitshop.CodeAlreadyExists, "taken")), 409,
 			map[string]string{"code": "already_exists", "message": "taken"}, ""},
-		{"dependency, retry after rounded up", DependencyUnavailable("product", 1500*time.Millisecond, errors.New("dial tcp: refused")), 503,
+		{"dependency, retry after rounded up", kitshop.DependencyUnavailable("product", 1500*time.Millisecond, errors.New("dial tcp: refused")), 503,
 			map[string]string{"code": "dependency_unavailable", "message": "product service unavailable", "dependency": "product"}, "2"},
-		{"retry after whole second", DependencyUnavailable("user", 3*time.Second, nil), 503,
+		{"retry after whole second", kitshop.DependencyUnavailable("user", 3*time.Second, nil), 503,
 			map[string]string{"code": "dependency_unavailable", "message": "user service unavailable", "dependency": "user"}, "3"},
-		{"retry after under a second", DependencyUnavailable("user", time.Millisecond, nil), 503,
+		{"retry after under a second", kitshop.DependencyUnavailable("user", time.Millisecond, nil), 503,
 			map[string]string{"code": "dependency_unavailable", "message": "user service unavailable", "dependency": "user"}, "1"},
-		{"too many requests", &Error{Code: CodeTooManyRequests, Message: "slow down", RetryAfter: 2*time.Second + time.Nanosecond}, 429,
+		{"too many requests", &kitshop.Error{Code: kitshop.CodeTooManyRequests, Message: "slow down", RetryAfter: 2*time.Second + time.Nanosecond}, 429,
 			map[string]string{"code": "too_many_requests", "message": "slow down"}, "3"},
 		{"plain error hides its text", errors.New("pq: password authentication failed for user kit"), 500,
 			map[string]string{"code": "internal", "message": "internal error"}, ""},
-		{"internal hides its cause", Internal(errors.New("disk /var/lib/secret full")), 500,
+		{"internal hides its cause", kitshop.Internal(errors.New("disk /var/lib/secret full")), 500,
 			map[string]string{"code": "internal", "message": "internal error"}, ""},
 		{"context deadline", context.DeadlineExceeded, 500,
 			map[string]string{"code": "internal", "message": "internal error"}, ""},
-		{"decoded remote status wins", &Error{Code: CodeInternal, Message: "bad gateway", HTTPStatus: 502}, 502,
+		{"decoded remote status wins", WithStatus(&kitshop.Error{Code: kitshop.CodeInternal, Message: "bad gateway"}, 502), 502,
 			map[string]string{"code": "internal", "message": "bad gateway"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,28 +133,38 @@ func TestRetryAfterSeconds(t *testing.T) {
 }
 
 // roundTrip encodes err as a server would and decodes it as a client would.
-func roundTrip(t *testing.T, err error) *Error {
+// roundTrip encodes err as a response and decodes it again, returning the
+// domain error and the status it travels with.
+func roundTrip(t *testing.T, err error) (*kitshop.Error, int) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	EncodeError(context.Background(), err, rec)
-	return DecodeErrorBody(rec.Result())
+	decoded := DecodeErrorBody(rec.Result())
+	if Status(decoded) != rec.Code {
+		t.Errorf("decoded status %d, sent %d", Status(decoded), rec.Code)
+	}
+	var e *kitshop.Error
+	if !errors.As(decoded, &e) {
+		t.Fatalf("decoded %T is no *kitshop.Error", decoded)
+	}
+	return e, rec.Code
 }
 
 func TestDecodeErrorBodyRoundTrip(t *testing.T) {
-	sentinels := []*Error{
-		NewError(CodeNotFound, "user not found"),
-		NewError(CodeAlreadyExists, "taken"),
-		NewError(CodeInsufficientStock, "no stock"),
-		NewError(CodeUnknownProduct, "unknown product"),
-		NewError(CodeIdempotencyKeyReused, "reused"),
-		NewError(CodeInvalidArgument, "bad"),
+	sentinels := []*kitshop.Error{
+		kitshop.NewError(kitshop.CodeNotFound, "user not found"),
+		kitshop.NewError(kitshop.CodeAlreadyExists, "taken"),
+		kitshop.NewError(kitshop.CodeInsufficientStock, "no stock"),
+		kitshop.NewError(kitshop.CodeUnknownProduct, "unknown product"),
+		kitshop.NewError(kitshop.CodeIdempotencyKeyReused, "reused"),
+		kitshop.NewError(kitshop.CodeInvalidArgument, "bad"),
 	}
 	for _, s := range sentinels {
-		got := roundTrip(t, s.WithMessage("%s, with detail", s.Message))
+		got, status := roundTrip(t, s.WithMessage("%s, with detail", s.Message))
 		if !errors.Is(got, s) {
 			t.Errorf("decoded %v does not match sentinel %v", got, s)
 		}
-		if got.Message != s.Message+", with detail" || got.HTTPStatus != s.Status() || got.Status() != s.Status() {
+		if got.Message != s.Message+", with detail" || status != CodeStatus(s.Code) || Status(got) != status {
 			t.Errorf("decoded %+v from %v", got, s)
 		}
 		for _, other := range sentinels {
@@ -162,8 +174,8 @@ func TestDecodeErrorBodyRoundTrip(t *testing.T) {
 		}
 	}
 
-	got := roundTrip(t, DependencyUnavailable("user", 1200*time.Millisecond, errors.New("breaker open")))
-	if got.Code != CodeDependencyUnavailable || got.Dependency != "user" || got.RetryAfter != 2*time.Second || got.HTTPStatus != 503 {
+	got, status := roundTrip(t, kitshop.DependencyUnavailable("user", 1200*time.Millisecond, errors.New("breaker open")))
+	if got.Code != kitshop.CodeDependencyUnavailable || got.Dependency != "user" || got.RetryAfter != 2*time.Second || status != 503 {
 		t.Errorf("decoded %+v", got)
 	}
 	if strings.Contains(got.Error(), "breaker") {
@@ -173,8 +185,8 @@ func TestDecodeErrorBodyRoundTrip(t *testing.T) {
 		t.Errorf("decoded error has a cause: %v", errors.Unwrap(got))
 	}
 
-	got = roundTrip(t, errors.New("secret internals"))
-	if got.Code != CodeInternal || got.Message != "internal error" || strings.Contains(got.Error(), "secret") {
+	got, _ = roundTrip(t, errors.New("secret internals"))
+	if got.Code != kitshop.CodeInternal || got.Message != "internal error" || strings.Contains(got.Error(), "secret") {
 		t.Errorf("decoded %+v", got)
 	}
 }
@@ -184,27 +196,31 @@ func TestDecodeErrorBodyNotJSON(t *testing.T) {
 		status     int
 		body       string
 		retryAfter string
-		code       Code
+		code       kitshop.Code
 		wait       time.Duration
 	}{
-		{502, "<html>Bad Gateway</html>", "", CodeInternal, 0},
-		{500, "", "", CodeInternal, 0},
-		{503, "Service Unavailable", "7", CodeDependencyUnavailable, 7 * time.Second},
-		{503, "down", "Wed, 21 Oct 2015 07:28:00 GMT", CodeDependencyUnavailable, 0},
-		{503, "down", "-3", CodeDependencyUnavailable, 0},
-		{429, "slow down", "1", CodeTooManyRequests, time.Second},
-		{404, "404 page not found\n", "", CodeNotFound, 0},
-		{400, "bad request", "", CodeInvalidArgument, 0},
-		{409, `{"error":{}}`, "", CodeInvalidArgument, 0},
-		{500, `{"error":"boom"}`, "", CodeInternal, 0},
-		{500, `{"error":{"code":"internal","message":"x"}}` + strings.Repeat(" ", 100<<10), "", CodeInternal, 0},
+		{502, "<html>Bad Gateway</html>", "", kitshop.CodeInternal, 0},
+		{500, "", "", kitshop.CodeInternal, 0},
+		{503, "Service Unavailable", "7", kitshop.CodeDependencyUnavailable, 7 * time.Second},
+		{503, "down", "Wed, 21 Oct 2015 07:28:00 GMT", kitshop.CodeDependencyUnavailable, 0},
+		{503, "down", "-3", kitshop.CodeDependencyUnavailable, 0},
+		{429, "slow down", "1", kitshop.CodeTooManyRequests, time.Second},
+		{404, "404 page not found\n", "", kitshop.CodeNotFound, 0},
+		{400, "bad request", "", kitshop.CodeInvalidArgument, 0},
+		{409, `{"error":{}}`, "", kitshop.CodeInvalidArgument, 0},
+		{500, `{"error":"boom"}`, "", kitshop.CodeInternal, 0},
+		{500, `{"error":{"code":"internal","message":"x"}}` + strings.Repeat(" ", 100<<10), "", kitshop.CodeInternal, 0},
 	} {
 		resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tc.body))}
 		if tc.retryAfter != "" {
 			resp.Header.Set("Retry-After", tc.retryAfter)
 		}
-		got := DecodeErrorBody(resp)
-		if got.Code != tc.code || got.HTTPStatus != tc.status || got.Status() != tc.status || got.RetryAfter != tc.wait {
+		decoded := DecodeErrorBody(resp)
+		var got *kitshop.Error
+		if !errors.As(decoded, &got) {
+			t.Fatalf("%d %q: decoded %T is no *kitshop.Error", tc.status, tc.body, decoded)
+		}
+		if got.Code != tc.code || Status(decoded) != tc.status || got.RetryAfter != tc.wait {
 			t.Errorf("%d %q: decoded %+v, want code %s, retry after %s", tc.status, tc.body, got, tc.code, tc.wait)
 		}
 		if got.Message == "" {
@@ -215,7 +231,7 @@ func TestDecodeErrorBodyNotJSON(t *testing.T) {
 
 func TestErrorIsAndUnwrap(t *testing.T) {
 	cause := errors.New("root cause")
-	sentinel := NewError(CodeNotFound, "user not found")
+	sentinel := kitshop.NewError(kitshop.CodeNotFound, "user not found")
 	e := sentinel.WithMessage("user %s not found", "usr_1").WithCause(cause)
 	if !errors.Is(e, sentinel) || !errors.Is(e, cause) {
 		t.Errorf("%v should match its sentinel and its cause", e)
@@ -223,18 +239,18 @@ func TestErrorIsAndUnwrap(t *testing.T) {
 	if sentinel.Message != "user not found" {
 		t.Errorf("WithMessage changed the sentinel: %q", sentinel.Message)
 	}
-	if errors.Is(e, NewError(CodeAlreadyExists, "user not found")) {
+	if errors.Is(e, kitshop.NewError(kitshop.CodeAlreadyExists, "user not found")) {
 		t.Errorf("%v matches another code", e)
 	}
 	if !strings.Contains(e.Error(), "root cause") {
 		t.Errorf("Error() %q omits the cause the logs need", e.Error())
 	}
-	if AsError(fmt.Errorf("wrap: %w", e)) != e {
-		t.Errorf("AsError did not find the wrapped *Error")
+	if kitshop.AsError(fmt.Errorf("wrap: %w", e)) != e {
+		t.Errorf("AsError did not find the wrapped *kitshop.Error")
 	}
 	plain := errors.New("plain")
-	if got := AsError(plain); got.Code != CodeInternal || !errors.Is(got, plain) {
-		t.Errorf("AsError(plain) = %+v", got)
+	if got := kitshop.AsError(plain); got.Code != kitshop.CodeInternal || !errors.Is(got, plain) {
+		t.Errorf("kitshop.AsError(plain) = %+v", got)
 	}
 }
 
@@ -248,18 +264,18 @@ func TestIsFailure(t *testing.T) {
 		{"transport error", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), true},
 		{"timeout", context.DeadlineExceeded, true},
 		{"wrapped timeout", fmt.Errorf("call: %w", context.DeadlineExceeded), true},
-		{"400", &Error{Code: CodeInvalidArgument, HTTPStatus: 400}, false},
-		{"404", &Error{Code: CodeNotFound, HTTPStatus: 404}, false},
-		{"409", &Error{Code: CodeInsufficientStock, HTTPStatus: 409}, false},
-		{"422", &Error{Code: CodeUnknownUser, HTTPStatus: 422}, false},
-		{"wrapped 404", fmt.Errorf("get: %w", &Error{Code: CodeNotFound, HTTPStatus: 404}), false},
-		{"local not found", NewError(CodeNotFound, "x"), false},
-		{"429", &Error{Code: CodeTooManyRequests, HTTPStatus: 429}, true},
-		{"500", &Error{Code: CodeInternal, HTTPStatus: 500}, true},
+		{"400", &kitshop.Error{Code: kitshop.CodeInvalidArgument}, false},
+		{"404", &kitshop.Error{Code: kitshop.CodeNotFound}, false},
+		{"409", &kitshop.Error{Code: kitshop.CodeInsufficientStock}, false},
+		{"422", &kitshop.Error{Code: kitshop.CodeUnknownUser}, false},
+		{"wrapped 404", fmt.Errorf("get: %w", &kitshop.Error{Code: kitshop.CodeNotFound}), false},
+		{"local not found", kitshop.NewError(kitshop.CodeNotFound, "x"), false},
+		{"429", &kitshop.Error{Code: kitshop.CodeTooManyRequests}, true},
+		{"500", &kitshop.Error{Code: kitshop.CodeInternal}, true},
 		{"502 decoded from html", DecodeErrorBody(&http.Response{StatusCode: 502, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("<html>"))}), true},
-		{"503", &Error{Code: CodeDependencyUnavailable, HTTPStatus: 503}, true},
-		{"local internal", Internal(errors.New("x")), true},
-		{"unknown code, 4xx status", &Error{Code: "weird", HTTPStatus: 418}, false},
+		{"503", &kitshop.Error{Code: kitshop.CodeDependencyUnavailable}, true},
+		{"local internal", kitshop.Internal(errors.New("x")), true},
+		{"unknown code, 4xx status", WithStatus(&kitshop.Error{Code: "weird"}, 418), false},
 	} {
 		if got := IsFailure(tc.err); got != tc.want {
 			t.Errorf("IsFailure(%s) = %v, want %v", tc.name, got, tc.want)

@@ -9,20 +9,22 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
-// checkDecodeError asserts what every decoding failure must be: an *Error
+// checkDecodeError asserts what every decoding failure must be: an *kitshop.Error
 // of a status the contract allows for a bad body, whose 400 message names a
 // field.
-func checkDecodeError(t *testing.T, err error) *Error {
+func checkDecodeError(t *testing.T, err error) *kitshop.Error {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*kitshop.Error)
 	if !ok {
-		t.Fatalf("error %v (%T) is not a *transport.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *kitshop.Error", err, err)
 	}
-	switch e.Status() {
+	switch Status(e) {
 	case http.StatusBadRequest:
-		if e.Code != CodeInvalidArgument {
+		if e.Code != kitshop.CodeInvalidArgument {
 			t.Fatalf("400 with code %q", e.Code)
 		}
 		field, _, found := strings.Cut(e.Message, ": ")
@@ -31,7 +33,7 @@ func checkDecodeError(t *testing.T, err error) *Error {
 		}
 	case http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
 	default:
-		t.Fatalf("decoding failed with status %d: %v", e.Status(), e)
+		t.Fatalf("decoding failed with status %d: %v", Status(e), e)
 	}
 	return e
 }
@@ -60,7 +62,7 @@ func FuzzUnmarshalStrict(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var v orderLike
 		if err := UnmarshalStrict(data, &v); err != nil {
-			if e := checkDecodeError(t, err); e.Code != CodeInvalidArgument {
+			if e := checkDecodeError(t, err); e.Code != kitshop.CodeInvalidArgument {
 				t.Fatalf("UnmarshalStrict failed with %v", e)
 			}
 			return
@@ -91,10 +93,10 @@ func FuzzDecodeJSON(f *testing.F) {
 			return
 		}
 		e := checkDecodeError(t, err)
-		if (e.Code == CodeUnsupportedMediaType) == isJSON {
+		if (e.Code == kitshop.CodeUnsupportedMediaType) == isJSON {
 			t.Fatalf("Content-Type %q: %v", contentType, e)
 		}
-		if e.Code == CodePayloadTooLarge && len(body) <= MaxBodyBytes {
+		if e.Code == kitshop.CodePayloadTooLarge && len(body) <= MaxBodyBytes {
 			t.Fatalf("%d bytes called too large", len(body))
 		}
 	})

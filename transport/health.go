@@ -8,6 +8,7 @@ import (
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,7 +45,7 @@ func HandleOps(rt *Router, ready ReadyFunc, gatherer prometheus.Gatherer) {
 			noteError(r.Context(), err)
 			status = http.StatusServiceUnavailable
 			body["status"] = "unavailable"
-			body["reason"] = AsError(err).Message
+			body["reason"] = kitshop.AsError(err).Message
 		}
 		_ = WriteJSON(w, status, body)
 	})

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // MaxBodyBytes is the largest request body any service accepts (1 MiB).
@@ -28,16 +30,16 @@ func DecodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return NewError(CodeUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
+			return kitshop.NewError(kitshop.CodeUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
 		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, MaxBodyBytes+1)); err != nil {
-		return InvalidArgument("body", "cannot be read")
+		return kitshop.InvalidArgument("body", "cannot be read")
 	}
 	if buf.Len() > MaxBodyBytes {
-		return NewError(CodePayloadTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+		return kitshop.NewError(kitshop.CodePayloadTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
 	}
 	return UnmarshalStrict(buf.Bytes(), v)
 }
@@ -67,7 +69,7 @@ func putBuffer(buf *bytes.Buffer) {
 // errors whose message names the offending field.
 func UnmarshalStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return InvalidArgument("body", "must be a JSON object")
+		return kitshop.InvalidArgument("body", "must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -75,10 +77,10 @@ func UnmarshalStrict(data []byte, v any) error {
 		return jsonError(err)
 	}
 	if dec.More() {
-		return InvalidArgument("body", "must hold exactly one JSON value")
+		return kitshop.InvalidArgument("body", "must hold exactly one JSON value")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return InvalidArgument("body", "must hold exactly one JSON value")
+		return kitshop.InvalidArgument("body", "must hold exactly one JSON value")
 	}
 	return nil
 }
@@ -92,19 +94,19 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return InvalidArgument(field, "must be of type %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return kitshop.InvalidArgument(field, "must be of type %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):
-		return InvalidArgument("body", "malformed JSON at offset %d", syntaxErr.Offset)
+		return kitshop.InvalidArgument("body", "malformed JSON at offset %d", syntaxErr.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return InvalidArgument("body", "malformed JSON: unexpected end")
+		return kitshop.InvalidArgument("body", "malformed JSON: unexpected end")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		if name == "" {
 			name = `""` // an empty key must still be named
 		}
-		return InvalidArgument(name, "unknown field")
+		return kitshop.InvalidArgument(name, "unknown field")
 	default:
-		return InvalidArgument("body", "malformed JSON")
+		return kitshop.InvalidArgument("body", "malformed JSON")
 	}
 }
 
@@ -162,38 +164,39 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// errorBody is the wire form of *Error.
+// errorBody is the wire form of *kitshop.Error.
 type errorBody struct {
 	Error struct {
-		Code       Code   `json:"code"`
-		Message    string `json:"message"`
-		Dependency string `json:"dependency,omitempty"`
+		Code       kitshop.Code `json:"code"`
+		Message    string       `json:"message"`
+		Dependency string       `json:"dependency,omitempty"`
 	} `json:"error"`
 }
 
 // EncodeError is the go-kit ErrorEncoder of every service: it writes err as
 // the contract's error body with the status of its code, and a Retry-After
-// header when the error carries one. Errors that are not *Error become a
+// header when the error carries one. Errors that are not *kitshop.Error become a
 // bare 500 internal, so no internal text reaches the client.
 func EncodeError(ctx context.Context, err error, w http.ResponseWriter) {
-	e := AsError(err)
+	e := kitshop.AsError(err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds(e.RetryAfter)))
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.Dependency = e.Code, e.Message, e.Dependency
 	noteError(ctx, err)
-	_ = WriteJSON(w, e.Status(), body)
+	_ = WriteJSON(w, Status(err), body)
 }
 
-// DecodeErrorBody turns an error response back into the *Error the server
-// sent. A body that is not the contract's error JSON still yields an *Error
-// whose status is the response's (code internal for 5xx, not_found for 404,
-// invalid_argument otherwise).
-func DecodeErrorBody(resp *http.Response) *Error {
+// DecodeErrorBody turns an error response back into the *kitshop.Error the
+// server sent (errors.As finds it). A body that is not the contract's error
+// JSON still yields one (code internal for 5xx, not_found for 404,
+// invalid_argument otherwise). Where the response's status is not the
+// code's own (a gateway's 502, say), the error is a *StatusError keeping it.
+func DecodeErrorBody(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var body errorBody
-	e := &Error{HTTPStatus: resp.StatusCode}
+	e := &kitshop.Error{}
 	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
 		e.Code, e.Message, e.Dependency = body.Error.Code, body.Error.Message, body.Error.Dependency
 	} else {
@@ -204,19 +207,22 @@ func DecodeErrorBody(resp *http.Response) *Error {
 			e.RetryAfter = secondsDuration(s)
 		}
 	}
+	if CodeStatus(e.Code) != resp.StatusCode {
+		return WithStatus(e, resp.StatusCode)
+	}
 	return e
 }
 
-func codeForStatus(status int) Code {
+func codeForStatus(status int) kitshop.Code {
 	switch {
 	case status == http.StatusNotFound:
-		return CodeNotFound
+		return kitshop.CodeNotFound
 	case status == http.StatusTooManyRequests:
-		return CodeTooManyRequests
+		return kitshop.CodeTooManyRequests
 	case status == http.StatusServiceUnavailable:
-		return CodeDependencyUnavailable
+		return kitshop.CodeDependencyUnavailable
 	case status >= 500:
-		return CodeInternal
+		return kitshop.CodeInternal
 	}
-	return CodeInvalidArgument
+	return kitshop.CodeInvalidArgument
 }

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // orderLike is a request with the shapes the services decode: strings,
@@ -60,7 +62,7 @@ func TestDecodeJSONContentType(t *testing.T) {
 				}
 				return
 			}
-			e := asError(t, err, CodeUnsupportedMediaType, http.StatusUnsupportedMediaType)
+			e := asError(t, err, kitshop.CodeUnsupportedMediaType, http.StatusUnsupportedMediaType)
 			if !strings.Contains(e.Message, "application/json") {
 				t.Errorf("message %q does not say what is wanted", e.Message)
 			}
@@ -94,7 +96,7 @@ func TestDecodeJSONSizeLimit(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := DecodeJSON(jsonRequest(body, "application/json"), &orderLike{})
-			asError(t, err, CodePayloadTooLarge, http.StatusRequestEntityTooLarge)
+			asError(t, err, kitshop.CodePayloadTooLarge, http.StatusRequestEntityTooLarge)
 		})
 	}
 }
@@ -128,7 +130,7 @@ func TestDecodeJSONInvalidArgument(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var v orderLike
 			err := DecodeJSON(jsonRequest(tc.body, "application/json"), &v)
-			e := asError(t, err, CodeInvalidArgument, http.StatusBadRequest)
+			e := asError(t, err, kitshop.CodeInvalidArgument, http.StatusBadRequest)
 			if !strings.HasPrefix(e.Message, tc.field+": ") {
 				t.Errorf("message %q does not name %q", e.Message, tc.field)
 			}
@@ -148,7 +150,7 @@ func TestDecodeJSONTypeMessages(t *testing.T) {
 	} {
 		var v orderLike
 		err := UnmarshalStrict([]byte(body), &v)
-		if err == nil || err.(*Error).Message != want {
+		if err == nil || err.(*kitshop.Error).Message != want {
 			t.Errorf("UnmarshalStrict(%s) = %v, want message %q", body, err, want)
 		}
 	}
@@ -175,7 +177,7 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connectio
 func TestDecodeJSONUnreadableBody(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(failingReader{}))
 	err := DecodeJSON(r, &orderLike{})
-	e := asError(t, err, CodeInvalidArgument, http.StatusBadRequest)
+	e := asError(t, err, kitshop.CodeInvalidArgument, http.StatusBadRequest)
 	if strings.Contains(e.Message, "reset") {
 		t.Errorf("message %q leaks the read error", e.Message)
 	}

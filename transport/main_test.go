@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/testkit"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"go.uber.org/goleak"
 )
 
@@ -23,15 +24,15 @@ func eventually(t *testing.T, bound time.Duration, what string, cond func() bool
 	testkit.Eventually(t, bound, what, cond)
 }
 
-// asError asserts that err is an *Error of the given code and status.
-func asError(t *testing.T, err error, code Code, status int) *Error {
+// asError asserts that err is an *kitshop.Error of the given code and status.
+func asError(t *testing.T, err error, code kitshop.Code, status int) *kitshop.Error {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*kitshop.Error)
 	if !ok {
-		t.Fatalf("error %v (%T) is not a *transport.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *kitshop.Error", err, err)
 	}
-	if e.Code != code || e.Status() != status {
-		t.Fatalf("error %v: code %q status %d, want %q %d", e, e.Code, e.Status(), code, status)
+	if e.Code != code || Status(err) != status {
+		t.Fatalf("error %v: code %q status %d, want %q %d", e, e.Code, Status(err), code, status)
 	}
 	return e
 }

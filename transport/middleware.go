@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -83,7 +84,7 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 				info.err = panicError{p}
 				abort = rec.wroteHeader || p == http.ErrAbortHandler
 				if !abort {
-					EncodeError(ctx, Internal(info.err), rec)
+					EncodeError(ctx, kitshop.Internal(info.err), rec)
 				}
 			}
 			status := rec.status

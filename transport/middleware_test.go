@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -27,7 +28,7 @@ func instrumented(sink *logSink, reg *prometheus.Registry) http.Handler {
 		_ = WriteJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "request_id": RequestID(r.Context())})
 	})
 	rt.HandleFunc("GET /v1/broken", func(w http.ResponseWriter, r *http.Request) {
-		EncodeError(r.Context(), Internal(errors.New("db exploded at /var/lib/db")), w)
+		EncodeError(r.Context(), kitshop.Internal(errors.New("db exploded at /var/lib/db")), w)
 	})
 	rt.HandleFunc("GET /v1/panic", func(w http.ResponseWriter, r *http.Request) {
 		panic("boom")

@@ -6,12 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-)
 
-// Page limits of every list route.
-const (
-	DefaultPageLimit = 50
-	MaxPageLimit     = 500
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // PageRequest is a decoded ?limit=&cursor= pair. After is the last ID of the
@@ -25,18 +21,18 @@ type PageRequest struct {
 // (default 50); cursor must be one that EncodeCursor issued.
 func DecodePage(r *http.Request) (PageRequest, error) {
 	q := r.URL.Query()
-	p := PageRequest{Limit: DefaultPageLimit}
+	p := PageRequest{Limit: kitshop.DefaultPageLimit}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxPageLimit {
-			return p, InvalidArgument("limit", "must be an integer from 1 to %d", MaxPageLimit)
+		if err != nil || n < 1 || n > kitshop.MaxPageLimit {
+			return p, kitshop.InvalidArgument("limit", "must be an integer from 1 to %d", kitshop.MaxPageLimit)
 		}
 		p.Limit = n
 	}
 	if c := q.Get("cursor"); c != "" {
 		after, ok := DecodeCursor(c)
 		if !ok {
-			return p, InvalidArgument("cursor", "is not a cursor this service issued")
+			return p, kitshop.InvalidArgument("cursor", "is not a cursor this service issued")
 		}
 		p.After = after
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 const cursorAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -95,13 +97,13 @@ func TestDecodePage(t *testing.T) {
 		query string
 		want  PageRequest
 	}{
-		{"", PageRequest{Limit: DefaultPageLimit}},
-		{"limit=", PageRequest{Limit: DefaultPageLimit}},
+		{"", PageRequest{Limit: kitshop.DefaultPageLimit}},
+		{"limit=", PageRequest{Limit: kitshop.DefaultPageLimit}},
 		{"limit=1", PageRequest{Limit: 1}},
 		{"limit=500", PageRequest{Limit: 500}},
 		{"limit=7&cursor=" + cursor, PageRequest{Limit: 7, After: "usr_1"}},
-		{"cursor=" + cursor, PageRequest{Limit: DefaultPageLimit, After: "usr_1"}},
-		{"cursor=", PageRequest{Limit: DefaultPageLimit}},
+		{"cursor=" + cursor, PageRequest{Limit: kitshop.DefaultPageLimit, After: "usr_1"}},
+		{"cursor=", PageRequest{Limit: kitshop.DefaultPageLimit}},
 	} {
 		got, err := DecodePage(pageRequest(tc.query))
 		if err != nil || got != tc.want {
@@ -121,7 +123,7 @@ func TestDecodePage(t *testing.T) {
 		{"limit=5&cursor=usr_1", "cursor"},
 	} {
 		_, err := DecodePage(pageRequest(tc.query))
-		e := asError(t, err, CodeInvalidArgument, http.StatusBadRequest)
+		e := asError(t, err, kitshop.CodeInvalidArgument, http.StatusBadRequest)
 		if !strings.HasPrefix(e.Message, tc.field+": ") {
 			t.Errorf("DecodePage(%q): message %q does not name %s", tc.query, e.Message, tc.field)
 		}

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"net/http"
+
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Router is a Go 1.22 ServeMux whose own answers (no route, wrong method)
@@ -43,9 +45,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", probe.header.Get("Allow"))
-		EncodeError(r.Context(), NewError(CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path), w)
+		EncodeError(r.Context(), kitshop.NewError(kitshop.CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path), w)
 	case http.StatusNotFound:
-		EncodeError(r.Context(), NewError(CodeNotFound, "no route for %s %s", r.Method, r.URL.Path), w)
+		EncodeError(r.Context(), kitshop.NewError(kitshop.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path), w)
 	default:
 		rt.mux.ServeHTTP(w, r)
 	}

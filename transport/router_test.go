@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -134,7 +135,7 @@ func TestHandleOps(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "secret") {
 		t.Errorf("/readyz leaks the internal error: %s", rec.Body)
 	}
-	readyErr = NewError(CodeInternal, "database unavailable")
+	readyErr = kitshop.NewError(kitshop.CodeInternal, "database unavailable")
 	if rec = serve(rt, http.MethodGet, "/readyz", nil); rec.Code != 503 || !strings.Contains(rec.Body.String(), "database unavailable") {
 		t.Fatalf("/readyz not ready: %d %s", rec.Code, rec.Body)
 	}

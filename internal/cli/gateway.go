@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -109,7 +110,7 @@ func newGateway(cfg gatewayConfig, rt http.RoundTripper, logger log.Logger, reg 
 		router.Handle(b.prefix+"/", be.proxy)
 	}
 	notExposed := func(w http.ResponseWriter, r *http.Request) {
-		transport.EncodeError(r.Context(), transport.NewError(transport.CodeNotFound,
+		transport.EncodeError(r.Context(), kitshop.NewError(kitshop.CodeNotFound,
 			"no route for %s %s: reservations are not exposed by the gateway", r.Method, r.URL.Path), w)
 	}
 	router.HandleFunc("/v1/reservations", notExposed)
@@ -210,11 +211,12 @@ func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		w.WriteHeader(statusClientClosedRequest)
 		return
 	}
-	e := transport.DependencyUnavailable(b.dependency, gatewayRetryAfter, err)
+	e := kitshop.DependencyUnavailable(b.dependency, gatewayRetryAfter, err)
 	if !unreachable(err) {
 		e.RetryAfter = 0
-		e.HTTPStatus = http.StatusBadGateway
 		e = e.WithMessage("%s service failed to answer", b.dependency)
+		transport.EncodeError(r.Context(), transport.WithStatus(e, http.StatusBadGateway), w)
+		return
 	}
 	transport.EncodeError(r.Context(), e, w)
 }

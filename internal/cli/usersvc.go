@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -60,7 +61,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 func pingReady(ping func(context.Context) error) transport.ReadyFunc {
 	return func(ctx context.Context) (map[string]any, error) {
 		if err := ping(ctx); err != nil {
-			return nil, transport.NewError(transport.CodeInternal, "database unavailable").WithCause(err)
+			return nil, kitshop.NewError(kitshop.CodeInternal, "database unavailable").WithCause(err)
 		}
 		return nil, nil
 	}

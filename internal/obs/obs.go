@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/kit/metrics"
 	kitprometheus "github.com/go-kit/kit/metrics/prometheus"
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -59,11 +60,11 @@ func Outcome(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	var e *transport.Error
+	var e *kitshop.Error
 	if errors.As(err, &e) {
 		return string(e.Code)
 	}
-	return string(transport.CodeInternal)
+	return string(kitshop.CodeInternal)
 }
 
 // LogCall writes the log line of a typed logging middleware: method,
@@ -73,7 +74,7 @@ func LogCall(ctx context.Context, logger log.Logger, method string, begin time.T
 	outcome := Outcome(err)
 	line := append([]any{"method", method, "request_id", transport.RequestID(ctx), "outcome", outcome,
 		"took", time.Since(begin).String()}, kv...)
-	if err != nil && outcome == string(transport.CodeInternal) {
+	if err != nil && outcome == string(kitshop.CodeInternal) {
 		line = append(line, "err", err.Error())
 	}
 	_ = logger.Log(line...)

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 func TestNewLogger(t *testing.T) {
@@ -50,9 +49,9 @@ func TestOutcome(t *testing.T) {
 	for err, want := range map[error]string{
 		nil:                "ok",
 		errors.New("boom"): "internal",
-		transport.NewError(transport.CodeNotFound, "x"):                              "not_found",
-		fmt.Errorf("wrap: %w", transport.NewError(transport.CodeAlreadyExists, "x")): "already_exists",
-		transport.Internal(errors.New("x")):                                          "internal",
+		kitshop.NewError(kitshop.CodeNotFound, "x"):                              "not_found",
+		fmt.Errorf("wrap: %w", kitshop.NewError(kitshop.CodeAlreadyExists, "x")): "already_exists",
+		kitshop.Internal(errors.New("x")):                                        "internal",
 	} {
 		if got := Outcome(err); got != want {
 			t.Errorf("Outcome(%v) = %q, want %q", err, got, want)

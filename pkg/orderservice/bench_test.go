@@ -25,6 +25,7 @@ import (
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/testkit"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
@@ -100,7 +101,7 @@ func BenchmarkTransport(b *testing.B) {
 		encode(b, encodeListOrdersResponse, resp)
 	})
 	b.Run("encode-error-503", func(b *testing.B) {
-		e := transport.DependencyUnavailable(DependencyUser, 5*time.Second, nil)
+		e := kitshop.DependencyUnavailable(DependencyUser, 5*time.Second, nil)
 		b.ReportAllocs()
 		for b.Loop() {
 			clear(w.h)
@@ -287,5 +288,5 @@ func BenchmarkSaga(b *testing.B) {
 type downGate struct{}
 
 func (downGate) Available() error {
-	return transport.DependencyUnavailable(DependencyUser, 5*time.Second, nil)
+	return kitshop.DependencyUnavailable(DependencyUser, 5*time.Second, nil)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -26,11 +27,11 @@ func FuzzDecodeCreateOrderRequest(f *testing.F) {
 		r.Header.Set(IdempotencyKeyHeader, key)
 		got, err := decodeCreateOrderRequest(r.Context(), r)
 		if err != nil {
-			var e *transport.Error
+			var e *kitshop.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error %v is not a *transport.Error", err)
+				t.Fatalf("error %v is not a *kitshop.Error", err)
 			}
-			if s := e.Status(); s != 400 && s != 413 && s != 415 {
+			if s := transport.Status(e); s != 400 && s != 413 && s != 415 {
 				t.Fatalf("status %d for a decoding error", s)
 			}
 			return
@@ -56,13 +57,13 @@ func FuzzDecodeListOrdersRequest(f *testing.F) {
 		r.URL.RawQuery = query
 		got, err := decodeListOrdersRequest(r.Context(), r)
 		if err != nil {
-			if e := transport.AsError(err); e.Status() != 400 {
-				t.Fatalf("status %d for a bad query", e.Status())
+			if e := kitshop.AsError(err); transport.Status(e) != 400 {
+				t.Fatalf("status %d for a bad query", transport.Status(e))
 			}
 			return
 		}
 		req := got.(ListOrdersRequest)
-		if req.Limit < 1 || req.Limit > transport.MaxPageLimit {
+		if req.Limit < 1 || req.Limit > kitshop.MaxPageLimit {
 			t.Fatalf("limit %d out of range accepted", req.Limit)
 		}
 	})

@@ -14,10 +14,10 @@ import (
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/pgtest"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // A session killed while confirming an order (its status already changed,
@@ -69,7 +69,7 @@ func TestPostgresSessionKilledMidConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = <-done
-	if e := transport.AsError(err); err == nil || e.Code != transport.CodeInternal {
+	if e := kitshop.AsError(err); err == nil || e.Code != kitshop.CodeInternal {
 		t.Fatalf("Confirm on a killed session = %v, want an internal error", err)
 	}
 	if err := blocker.Rollback(ctx); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Orders is the order service's business logic: it implements Service and
@@ -135,7 +135,7 @@ func (o *Orders) replay(ctx context.Context, r Record, hash string) (Order, erro
 	case StatusConfirmed:
 		return r.Order, nil
 	case StatusRejected:
-		return Order{}, &transport.Error{Code: transport.Code(r.ErrorCode), Message: r.ErrorMessage}
+		return Order{}, &kitshop.Error{Code: kitshop.Code(r.ErrorCode), Message: r.ErrorMessage}
 	}
 	// Pending or cancelling: someone is working on it, or it was left half
 	// done. Resolve it now if nobody here is, and if that settles it,
@@ -181,7 +181,7 @@ func stillResolving(wait time.Duration) error {
 	if wait < time.Second {
 		wait = time.Second
 	}
-	e := transport.DependencyUnavailable(DependencyProduct, wait, nil)
+	e := kitshop.DependencyUnavailable(DependencyProduct, wait, nil)
 	e.Message = "an earlier request with this idempotency key is still being resolved; retry later"
 	return e
 }
@@ -218,17 +218,9 @@ func (o *Orders) GetOrder(ctx context.Context, id string) (Order, error) {
 
 // ListOrders implements Service.
 func (o *Orders) ListOrders(ctx context.Context, userID, after string, limit int) ([]Order, string, error) {
-	if limit < 1 || limit > transport.MaxPageLimit {
-		return nil, "", transport.InvalidArgument("limit", "must be an integer from 1 to %d", transport.MaxPageLimit)
-	}
-	orders, err := o.store.ListConfirmed(ctx, userID, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(orders) > limit {
-		return orders[:limit], orders[limit-1].ID, nil
-	}
-	return orders, "", nil
+	return kitshop.ListPage(limit, func(n int) ([]Order, error) {
+		return o.store.ListConfirmed(ctx, userID, after, n)
+	}, func(o Order) string { return o.ID })
 }
 
 func (o *Orders) claim(id string) bool {
@@ -240,34 +232,34 @@ func (o *Orders) release(id string) { o.running.Delete(id) }
 
 func validateCreate(req CreateOrderRequest) error {
 	if len(req.IdempotencyKey) > MaxIdempotencyKey {
-		return transport.InvalidArgument("Idempotency-Key", "must be at most %d bytes", MaxIdempotencyKey)
+		return kitshop.InvalidArgument("Idempotency-Key", "must be at most %d bytes", MaxIdempotencyKey)
 	}
 	if req.UserID == "" {
-		return transport.InvalidArgument("user_id", "is required")
+		return kitshop.InvalidArgument("user_id", "is required")
 	}
 	if len(req.UserID) > MaxIDLength {
-		return transport.InvalidArgument("user_id", "must be at most %d bytes", MaxIDLength)
+		return kitshop.InvalidArgument("user_id", "must be at most %d bytes", MaxIDLength)
 	}
 	if len(req.Items) == 0 {
-		return transport.InvalidArgument("items", "must hold at least one item")
+		return kitshop.InvalidArgument("items", "must hold at least one item")
 	}
 	if len(req.Items) > MaxItems {
-		return transport.InvalidArgument("items", "must hold at most %d items", MaxItems)
+		return kitshop.InvalidArgument("items", "must hold at most %d items", MaxItems)
 	}
 	seen := make(map[string]bool, len(req.Items))
 	for i, it := range req.Items {
 		field := "items[" + strconv.Itoa(i) + "]"
 		switch {
 		case it.ProductID == "":
-			return transport.InvalidArgument(field+".product_id", "is required")
+			return kitshop.InvalidArgument(field+".product_id", "is required")
 		case len(it.ProductID) > MaxIDLength:
-			return transport.InvalidArgument(field+".product_id", "must be at most %d bytes", MaxIDLength)
+			return kitshop.InvalidArgument(field+".product_id", "must be at most %d bytes", MaxIDLength)
 		case seen[it.ProductID]:
-			return transport.InvalidArgument(field+".product_id", "repeats product %s: list each product once", it.ProductID)
+			return kitshop.InvalidArgument(field+".product_id", "repeats product %s: list each product once", it.ProductID)
 		case it.Quantity <= 0:
-			return transport.InvalidArgument(field+".quantity", "must be greater than 0")
+			return kitshop.InvalidArgument(field+".quantity", "must be greater than 0")
 		case it.Quantity > MaxQuantity:
-			return transport.InvalidArgument(field+".quantity", "must be at most %d", MaxQuantity)
+			return kitshop.InvalidArgument(field+".quantity", "must be at most %d", MaxQuantity)
 		}
 		seen[it.ProductID] = true
 	}

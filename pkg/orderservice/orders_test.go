@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
-	"github.com/kitshop/kitshop/transport"
 )
 
 func TestCreateOrderPricesFromProductsAndTakesStock(t *testing.T) {
@@ -60,7 +60,7 @@ func TestCreateOrderValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.orders.CreateOrder(context.Background(), tc.req)
-			e := wantCode(t, err, transport.CodeInvalidArgument)
+			e := wantCode(t, err, kitshop.CodeInvalidArgument)
 			if !strings.HasPrefix(e.Message, tc.field+":") {
 				t.Fatalf("message %q does not name %s", e.Message, tc.field)
 			}
@@ -74,23 +74,23 @@ func TestBusinessRefusalsAreReplayedAndTakeNothing(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := s.orders.CreateOrder(ctx, order("usr_00000000000000000000000000", "k1", line(p, 1)))
-	wantCode(t, err, transport.CodeUnknownUser)
+	wantCode(t, err, kitshop.CodeUnknownUser)
 	_, err = s.orders.CreateOrder(ctx, order(u.ID, "k2", line(p, 3)))
-	e := wantCode(t, err, transport.CodeInsufficientStock)
+	e := wantCode(t, err, kitshop.CodeInsufficientStock)
 	if !strings.Contains(e.Message, p.ID) {
 		t.Fatalf("insufficient stock message %q does not name the product", e.Message)
 	}
 	_, err = s.orders.CreateOrder(ctx, order(u.ID, "k3", orderservice.OrderLine{ProductID: "prd_00000000000000000000000000", Quantity: 1}))
-	wantCode(t, err, transport.CodeUnknownProduct)
+	wantCode(t, err, kitshop.CodeUnknownProduct)
 
 	// The same keys again: the same answers, and no new reservation.
 	calls := s.faults.reserveCalls
 	_, err = s.orders.CreateOrder(ctx, order(u.ID, "k2", line(p, 3)))
-	if e2 := wantCode(t, err, transport.CodeInsufficientStock); e2.Message != e.Message {
+	if e2 := wantCode(t, err, kitshop.CodeInsufficientStock); e2.Message != e.Message {
 		t.Fatalf("replayed message %q != first %q", e2.Message, e.Message)
 	}
 	_, err = s.orders.CreateOrder(ctx, order("usr_00000000000000000000000000", "k1", line(p, 1)))
-	wantCode(t, err, transport.CodeUnknownUser)
+	wantCode(t, err, kitshop.CodeUnknownUser)
 	if s.faults.reserveCalls != calls {
 		t.Fatalf("a replay called the product service")
 	}
@@ -112,7 +112,7 @@ func TestIdempotentCreate(t *testing.T) {
 		t.Fatalf("replay = %+v, %v; want order %s", again, err, first.ID)
 	}
 	_, err = s.orders.CreateOrder(ctx, order(u.ID, "key-1", line(p, 3)))
-	wantCode(t, err, transport.CodeIdempotencyKeyReused)
+	wantCode(t, err, kitshop.CodeIdempotencyKeyReused)
 	if s.stock(p.ID) != 8 {
 		t.Fatalf("stock = %d, want 8: one order only", s.stock(p.ID))
 	}
@@ -159,12 +159,12 @@ func TestGateClosedAnswersBeforeAnyWork(t *testing.T) {
 	s := newShop(t)
 	u, p := s.user(), s.product(100, 10)
 	gate := gateFunc(func() error {
-		return transport.DependencyUnavailable("user", 3*time.Second, nil)
+		return kitshop.DependencyUnavailable("user", 3*time.Second, nil)
 	})
 	counting := &countingStore{Store: s.store}
 	orders := orderservice.NewService(counting, usersFunc(s.getUser), s.faults, orderservice.WithGates(gate, nil))
 	_, err := orders.CreateOrder(context.Background(), order(u.ID, "k", line(p, 1)))
-	e := wantCode(t, err, transport.CodeDependencyUnavailable)
+	e := wantCode(t, err, kitshop.CodeDependencyUnavailable)
 	if e.Dependency != "user" || e.RetryAfter != 3*time.Second {
 		t.Fatalf("error = %+v", e)
 	}

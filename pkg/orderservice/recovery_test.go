@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
-	"github.com/kitshop/kitshop/transport"
 )
 
 func TestDependencyFailureAnswers503AndReleasesStock(t *testing.T) {
@@ -28,7 +28,7 @@ func TestDependencyFailureAnswers503AndReleasesStock(t *testing.T) {
 				s.faults.set(tc.fault)
 			}
 			_, err := s.orders.CreateOrder(ctx, order(u.ID, "k", line(p, 3)))
-			e := wantCode(t, err, transport.CodeDependencyUnavailable)
+			e := wantCode(t, err, kitshop.CodeDependencyUnavailable)
 			wantDep := "product"
 			if !tc.userUp {
 				wantDep = "user"
@@ -70,7 +70,7 @@ func TestLostConfirmationIsCompletedNotUndone(t *testing.T) {
 	ctx := context.Background()
 	s.faults.set(func(f *faultyProducts) { f.loseConfirm = true })
 	_, err := s.orders.CreateOrder(ctx, order(u.ID, "k", line(p, 2)))
-	wantCode(t, err, transport.CodeDependencyUnavailable)
+	wantCode(t, err, kitshop.CodeDependencyUnavailable)
 
 	s.faults.set(func(f *faultyProducts) { f.loseConfirm = false })
 	if _, err := s.orders.Recover(ctx); err != nil {
@@ -132,7 +132,7 @@ func TestRecoveryFinishesOrphanedPendingOrders(t *testing.T) {
 
 	// Young pending order: a retry is told it is being resolved.
 	_, err := s.orders.CreateOrder(ctx, order(u.ID, "crash-key", line(p, 3)))
-	if e := wantCode(t, err, transport.CodeDependencyUnavailable); e.RetryAfter <= 0 {
+	if e := wantCode(t, err, kitshop.CodeDependencyUnavailable); e.RetryAfter <= 0 {
 		t.Fatalf("want Retry-After on a 503, got %+v", e)
 	}
 	if n, _ := s.orders.Recover(ctx); n != 0 {

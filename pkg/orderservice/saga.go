@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
@@ -36,7 +37,7 @@ func (o *Orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, e
 	rsv, err := o.products.Reserve(ctx, o.reserveRequest(r))
 	if err != nil {
 		if errors.Is(err, productservice.ErrUnknownProduct) || errors.Is(err, productservice.ErrInsufficientStock) {
-			return o.reject(ctx, r, transport.AsError(err))
+			return o.reject(ctx, r, kitshop.AsError(err))
 		}
 		return o.fail(ctx, r, true, "", unavailable(DependencyProduct, err), resuming)
 	}
@@ -50,7 +51,7 @@ func (o *Orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, e
 			if cerr := o.store.Cancel(wctx, r.ID); cerr != nil && !errors.Is(cerr, ErrStateChanged) {
 				return Order{}, cerr
 			}
-			return Order{}, transport.DependencyUnavailable(DependencyProduct, time.Second, err)
+			return Order{}, kitshop.DependencyUnavailable(DependencyProduct, time.Second, err)
 		}
 		return o.fail(ctx, r, true, rsv.ID, unavailable(DependencyProduct, err), resuming)
 	}
@@ -74,7 +75,7 @@ func (o *Orders) complete(ctx context.Context, r Record, rsv productservice.Rese
 	}
 	sum, ok := total(items)
 	if !ok {
-		return Order{}, transport.Internal(errors.New("order total overflows int64"))
+		return Order{}, kitshop.Internal(errors.New("order total overflows int64"))
 	}
 	wctx, cancel := detach(ctx)
 	defer cancel()
@@ -102,7 +103,7 @@ func (o *Orders) settled(ctx context.Context, id string) (Order, error) {
 }
 
 // reject records a business refusal, to be replayed for the same key.
-func (o *Orders) reject(ctx context.Context, r Record, cause *transport.Error) (Order, error) {
+func (o *Orders) reject(ctx context.Context, r Record, cause *kitshop.Error) (Order, error) {
 	wctx, cancel := detach(ctx)
 	defer cancel()
 	if err := o.store.Reject(wctx, r.ID, string(cause.Code), cause.Message); err != nil && !errors.Is(err, ErrStateChanged) {
@@ -143,20 +144,20 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 // Errors that are not failures (a 4xx the saga did not expect) are
 // internal errors: they mean a bug, not an outage.
 func unavailable(dependency string, err error) error {
-	var e *transport.Error
+	var e *kitshop.Error
 	isAPIError := errors.As(err, &e)
 	switch {
-	case isAPIError && e.Code == transport.CodeDependencyUnavailable && e.Dependency == dependency:
+	case isAPIError && e.Code == kitshop.CodeDependencyUnavailable && e.Dependency == dependency:
 		return e // already the answer (an open breaker, exhausted retries)
 	case errors.Is(err, productservice.ErrRequestInProgress):
 		// An earlier attempt of ours is still running at the product
 		// service: transient.
 	case isAPIError && !transport.IsFailure(err):
-		return transport.Internal(err)
+		return kitshop.Internal(err)
 	}
 	wait := time.Second
 	if isAPIError && e.RetryAfter > 0 {
 		wait = e.RetryAfter
 	}
-	return transport.DependencyUnavailable(dependency, wait, err)
+	return kitshop.DependencyUnavailable(dependency, wait, err)
 }

@@ -18,9 +18,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // Service creates and reads orders.
@@ -89,12 +89,12 @@ const (
 // Errors of the order service; they match remote errors of the same code
 // under errors.Is.
 var (
-	ErrNotFound             = transport.NewError(transport.CodeNotFound, "order not found")
-	ErrUnknownUser          = transport.NewError(transport.CodeUnknownUser, "unknown user")
+	ErrNotFound             = kitshop.NewError(kitshop.CodeNotFound, "order not found")
+	ErrUnknownUser          = kitshop.NewError(kitshop.CodeUnknownUser, "unknown user")
 	ErrUnknownProduct       = productservice.ErrUnknownProduct
 	ErrInsufficientStock    = productservice.ErrInsufficientStock
-	ErrIdempotencyKeyReused = transport.NewError(transport.CodeIdempotencyKeyReused, "idempotency key was used with another request")
-	ErrRequestInProgress    = transport.NewError(transport.CodeRequestInProgress, "a request with this idempotency key is in progress")
+	ErrIdempotencyKeyReused = kitshop.NewError(kitshop.CodeIdempotencyKeyReused, "idempotency key was used with another request")
+	ErrRequestInProgress    = kitshop.NewError(kitshop.CodeRequestInProgress, "a request with this idempotency key is in progress")
 )
 
 // IDPrefix starts every order ID.
@@ -115,7 +115,7 @@ type Products interface {
 }
 
 // Gate tells whether a dependency may be called now: nil, or an error to
-// answer at once (a dependency_unavailable *transport.Error with
+// answer at once (a dependency_unavailable *kitshop.Error with
 // RetryAfter). *resilience.Dependency is one: it fails while every
 // instance's circuit breaker is open.
 type Gate interface {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
-	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -211,9 +211,9 @@ func line(p productservice.Product, q int64) orderservice.OrderLine {
 	return orderservice.OrderLine{ProductID: p.ID, Quantity: q}
 }
 
-func wantCode(t *testing.T, err error, code transport.Code) *transport.Error {
+func wantCode(t *testing.T, err error, code kitshop.Code) *kitshop.Error {
 	t.Helper()
-	var e *transport.Error
+	var e *kitshop.Error
 	if !errors.As(err, &e) || e.Code != code {
 		t.Fatalf("error = %v, want code %s", err, code)
 	}

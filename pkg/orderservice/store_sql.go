@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 //go:embed migrations/*.sql
@@ -45,7 +45,7 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 }
 
 func internalf(format string, err error) error {
-	return transport.Internal(fmt.Errorf(format, err))
+	return kitshop.Internal(fmt.Errorf(format, err))
 }
 
 // CreatePending implements Store.
@@ -166,7 +166,7 @@ func wrapTransition(what string, err error) error {
 	if err == nil || errors.Is(err, ErrStateChanged) {
 		return err
 	}
-	return transport.Internal(fmt.Errorf("%s: %w", what, err))
+	return kitshop.Internal(fmt.Errorf("%s: %w", what, err))
 }
 
 // ListConfirmed implements Store.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -126,7 +127,7 @@ func TestHTTPDependencyUnavailableHasRetryAfter(t *testing.T) {
 	s.orders = orderservice.NewService(s.store, usersFunc(s.getUser), s.faults,
 		orderservice.WithGates(gateFunc(func() error { return nil }),
 			gateFunc(func() error {
-				return transport.DependencyUnavailable("product", 2500*time.Millisecond, errors.New("open"))
+				return kitshop.DependencyUnavailable("product", 2500*time.Millisecond, errors.New("open"))
 			})))
 	srv := s.server()
 	status, header, body := post(t, srv.URL+"/v1/orders", "application/json",

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
@@ -20,8 +20,8 @@ func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
 		"ListReservations": set.ListReservationsEndpoint,
 	} {
 		_, err := e(context.Background(), struct{ Bogus int }{})
-		var te *transport.Error
-		if !errors.As(err, &te) || te.Code != transport.CodeInternal {
+		var te *kitshop.Error
+		if !errors.As(err, &te) || te.Code != kitshop.CodeInternal {
 			t.Errorf("%s with a wrong request type: err = %v, want an internal error", name, err)
 		}
 	}
@@ -110,7 +110,7 @@ func testServiceRoundTrip(t *testing.T, direct, via Service) {
 	for _, tc := range []struct {
 		name string
 		err  error
-		want *transport.Error
+		want *kitshop.Error
 	}{
 		{"get unknown", second(via.GetProduct(ctx, missing)), ErrNotFound},
 		{"confirm unknown", second(via.ConfirmReservation(ctx, ids.New(ReservationIDPrefix))), ErrNotFound},
@@ -121,15 +121,15 @@ func testServiceRoundTrip(t *testing.T, direct, via Service) {
 		{"key reused", second(via.Reserve(ctx, reserveReq("k", p.ID, 1))), ErrIdempotencyKeyReused},
 		{"expired", second(via.ConfirmReservation(ctx, rel.ID)), ErrReservationExpired},
 		{"already confirmed", via.ReleaseReservation(ctx, r.ID), ErrAlreadyConfirmed},
-		{"no key", second(via.Reserve(ctx, reserveReq("", p.ID, 1))), transport.InvalidArgument("x", "y")},
-		{"bad status", third(via.ListReservations(ctx, "lost", "", 10)), transport.InvalidArgument("x", "y")},
+		{"no key", second(via.Reserve(ctx, reserveReq("", p.ID, 1))), kitshop.InvalidArgument("x", "y")},
+		{"bad status", third(via.ListReservations(ctx, "lost", "", 10)), kitshop.InvalidArgument("x", "y")},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("%s: err = %v, want errors.Is %v", tc.name, tc.err, tc.want)
 		}
 	}
 	_, err = via.Reserve(ctx, reserveReq("k3", p.ID, 2))
-	if e := transport.AsError(err); e.Message != "insufficient stock for product "+p.ID+": 1 left, 2 requested" {
+	if e := kitshop.AsError(err); e.Message != "insufficient stock for product "+p.ID+": 1 left, 2 requested" {
 		t.Errorf("insufficient stock message = %q", e.Message)
 	}
 	if s, _ := direct.GetProduct(ctx, p.ID); s.Stock != 1 {

@@ -13,22 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/. Every target checks the
 // decoder's promise: it never panics, and it returns either a request that
 // survives a JSON round trip unchanged (so nothing was half-read), or a
-// *transport.Error of status 400, 413 or 415.
+// *kitshop.Error of status 400, 413 or 415.
 
 // wantDecodeError checks that err is one of the decoders' errors.
 func wantDecodeError(t *testing.T, err error, contentType string, bodyLen int) {
 	t.Helper()
-	var e *transport.Error
+	var e *kitshop.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("decode error %v (%T) is not a *transport.Error", err, err)
+		t.Fatalf("decode error %v (%T) is not a *kitshop.Error", err, err)
 	}
-	switch e.Status() {
+	switch transport.Status(e) {
 	case http.StatusBadRequest:
 		if !strings.Contains(e.Message, ": ") {
 			t.Fatalf("400 message %q does not name a field", e.Message)
@@ -42,14 +43,14 @@ func wantDecodeError(t *testing.T, err error, contentType string, bodyLen int) {
 			t.Fatal("415 without a Content-Type")
 		}
 	default:
-		t.Fatalf("decode error status %d (%v), want 400, 413 or 415", e.Status(), err)
+		t.Fatalf("decode error status %d (%v), want 400, 413 or 415", transport.Status(e), err)
 	}
 }
 
 // wantValidOr400 checks a validator's verdict on a decoded request.
 func wantValidOr400(t *testing.T, err error) {
 	t.Helper()
-	if err != nil && transport.AsError(err).Status() != http.StatusBadRequest {
+	if err != nil && transport.Status(err) != http.StatusBadRequest {
 		t.Fatalf("validation error %v is not a 400", err)
 	}
 }
@@ -140,7 +141,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 				t.Fatalf("status %q refused: %v", req.Status, err)
 			}
 		default:
-			if e := transport.AsError(err); e.Status() != http.StatusBadRequest || !strings.HasPrefix(e.Message, "status: ") {
+			if e := kitshop.AsError(err); transport.Status(e) != http.StatusBadRequest || !strings.HasPrefix(e.Message, "status: ") {
 				t.Fatalf("status %q: err = %v, want a 400 naming status", req.Status, err)
 			}
 		}
@@ -187,7 +188,7 @@ func FuzzDecodeIDRoutes(f *testing.F) {
 
 func wantPage(t *testing.T, q url.Values, after string, limit int) {
 	t.Helper()
-	if limit < 1 || limit > transport.MaxPageLimit {
+	if limit < 1 || limit > kitshop.MaxPageLimit {
 		t.Fatalf("limit %d accepted", limit)
 	}
 	if c := q.Get("cursor"); c != "" {

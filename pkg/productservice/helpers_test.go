@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // t0 is the fake clock's start: a fixed instant, so tests do not depend on
@@ -75,13 +75,13 @@ func reserveOne(ctx context.Context, svc Service, key, productID string, qty int
 	})
 }
 
-// wantCode fails unless err is a *transport.Error with code (and so
+// wantCode fails unless err is a *kitshop.Error with code (and so
 // matches every sentinel of that code under errors.Is).
-func wantCode(t *testing.T, err error, code transport.Code) *transport.Error {
+func wantCode(t *testing.T, err error, code kitshop.Code) *kitshop.Error {
 	t.Helper()
-	var e *transport.Error
+	var e *kitshop.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error = %v (%T), want a *transport.Error with code %s", err, err, code)
+		t.Fatalf("error = %v (%T), want a *kitshop.Error with code %s", err, err, code)
 	}
 	if e.Code != code {
 		t.Fatalf("error code = %s (%v), want %s", e.Code, err, code)
@@ -97,7 +97,7 @@ func reservedQuantities(t *testing.T, svc Service, statuses ...string) map[strin
 	for _, status := range statuses {
 		after := ""
 		for {
-			rs, next, err := svc.ListReservations(context.Background(), status, after, transport.MaxPageLimit)
+			rs, next, err := svc.ListReservations(context.Background(), status, after, kitshop.MaxPageLimit)
 			if err != nil {
 				t.Fatalf("list reservations: %v", err)
 			}

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // requestHash fingerprints what a Reserve request asks for (the order and
@@ -24,14 +24,14 @@ func requestHash(req ReserveRequest) string {
 // under an idempotency key and replayed, by code. Everything else (bad
 // input is rejected before the key is claimed; internal errors drop the
 // claim) is not recorded.
-var replayableErrors = map[transport.Code]*transport.Error{
-	transport.CodeInsufficientStock: ErrInsufficientStock,
-	transport.CodeUnknownProduct:    ErrUnknownProduct,
+var replayableErrors = map[kitshop.Code]*kitshop.Error{
+	kitshop.CodeInsufficientStock: ErrInsufficientStock,
+	kitshop.CodeUnknownProduct:    ErrUnknownProduct,
 }
 
 // recordableError returns err as a business error to record, if it is one.
-func recordableError(err error) (*transport.Error, bool) {
-	e := transport.AsError(err)
+func recordableError(err error) (*kitshop.Error, bool) {
+	e := kitshop.AsError(err)
 	_, ok := replayableErrors[e.Code]
 	return e, ok
 }
@@ -39,8 +39,8 @@ func recordableError(err error) (*transport.Error, bool) {
 // replayError rebuilds a recorded business error: the same code and
 // message as first returned.
 func replayError(code, message string) error {
-	if sentinel, ok := replayableErrors[transport.Code(code)]; ok {
+	if sentinel, ok := replayableErrors[kitshop.Code(code)]; ok {
 		return sentinel.WithMessage("%s", message)
 	}
-	return transport.NewError(transport.Code(code), "%s", message)
+	return kitshop.NewError(kitshop.Code(code), "%s", message)
 }

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Service manages products and stock reservations.
@@ -122,13 +122,13 @@ type Reservation struct {
 // Errors of the product service; they match remote errors of the same code
 // under errors.Is.
 var (
-	ErrNotFound             = transport.NewError(transport.CodeNotFound, "not found")
-	ErrInsufficientStock    = transport.NewError(transport.CodeInsufficientStock, "insufficient stock")
-	ErrUnknownProduct       = transport.NewError(transport.CodeUnknownProduct, "unknown product")
-	ErrIdempotencyKeyReused = transport.NewError(transport.CodeIdempotencyKeyReused, "idempotency key was used with another request")
-	ErrRequestInProgress    = transport.NewError(transport.CodeRequestInProgress, "a request with this idempotency key is in progress")
-	ErrReservationExpired   = transport.NewError(transport.CodeReservationExpired, "reservation expired or was released")
-	ErrAlreadyConfirmed     = transport.NewError(transport.CodeAlreadyConfirmed, "reservation is already confirmed")
+	ErrNotFound             = kitshop.NewError(kitshop.CodeNotFound, "not found")
+	ErrInsufficientStock    = kitshop.NewError(kitshop.CodeInsufficientStock, "insufficient stock")
+	ErrUnknownProduct       = kitshop.NewError(kitshop.CodeUnknownProduct, "unknown product")
+	ErrIdempotencyKeyReused = kitshop.NewError(kitshop.CodeIdempotencyKeyReused, "idempotency key was used with another request")
+	ErrRequestInProgress    = kitshop.NewError(kitshop.CodeRequestInProgress, "a request with this idempotency key is in progress")
+	ErrReservationExpired   = kitshop.NewError(kitshop.CodeReservationExpired, "reservation expired or was released")
+	ErrAlreadyConfirmed     = kitshop.NewError(kitshop.CodeAlreadyConfirmed, "reservation is already confirmed")
 )
 
 // ID prefixes.
@@ -217,17 +217,9 @@ func (s *service) GetProduct(ctx context.Context, id string) (Product, error) {
 }
 
 func (s *service) ListProducts(ctx context.Context, after string, limit int) ([]Product, string, error) {
-	if err := validateLimit(limit); err != nil {
-		return nil, "", err
-	}
-	products, err := s.store.ListProducts(ctx, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(products) > limit {
-		return products[:limit], products[limit-1].ID, nil
-	}
-	return products, "", nil
+	return kitshop.ListPage(limit, func(n int) ([]Product, error) {
+		return s.store.ListProducts(ctx, after, n)
+	}, func(p Product) string { return p.ID })
 }
 
 // Reserve runs in two phases so that a request in flight is visible to its
@@ -257,7 +249,7 @@ func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 		r.Items[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	r, err = s.store.Reserve(ctx, claim, r, now)
-	if err != nil && transport.AsError(err).Code == transport.CodeInternal {
+	if err != nil && kitshop.AsError(err).Code == kitshop.CodeInternal {
 		// The caller's context may be what failed: drop the claim anyway.
 		dropCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -286,17 +278,9 @@ func (s *service) ListReservations(ctx context.Context, status, after string, li
 	switch status {
 	case "", StatusHeld, StatusConfirmed, StatusReleased, StatusExpired:
 	default:
-		return nil, "", transport.InvalidArgument("status", "must be one of held, confirmed, released, expired")
+		return nil, "", kitshop.InvalidArgument("status", "must be one of held, confirmed, released, expired")
 	}
-	if err := validateLimit(limit); err != nil {
-		return nil, "", err
-	}
-	rs, err := s.store.ListReservations(ctx, status, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(rs) > limit {
-		return rs[:limit], rs[limit-1].ID, nil
-	}
-	return rs, "", nil
+	return kitshop.ListPage(limit, func(n int) ([]Reservation, error) {
+		return s.store.ListReservations(ctx, status, after, n)
+	}, func(r Reservation) string { return r.ID })
 }

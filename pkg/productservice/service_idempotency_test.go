@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // gatedStore holds Reserve (phase two) until released, so that a request
@@ -70,7 +70,7 @@ type failingStore struct {
 
 func (f *failingStore) Reserve(context.Context, Claim, Reservation, time.Time) (Reservation, error) {
 	f.cancelCaller()
-	return Reservation{}, transport.Internal(errors.New("disk on fire"))
+	return Reservation{}, kitshop.Internal(errors.New("disk on fire"))
 }
 
 func (f *failingStore) DropClaim(ctx context.Context, c Claim) error {
@@ -86,7 +86,7 @@ func TestReserveInternalErrorDropsTheClaim(t *testing.T) {
 	p := mustCreateProduct(t, NewService(store), "Widget", 100, 10)
 
 	_, err := reserveOne(ctx, NewService(failing), "k", p.ID, 1)
-	wantCode(t, err, transport.CodeInternal)
+	wantCode(t, err, kitshop.CodeInternal)
 	if len(failing.dropped) != 1 || failing.dropped[0].Key != "k" {
 		t.Fatalf("dropped claims = %+v, want the claim of key k", failing.dropped)
 	}

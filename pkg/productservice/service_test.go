@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // untouchable is a Store that fails the test if used: validation must
@@ -77,7 +77,7 @@ func TestValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call(NewService(untouchable{t: t}))
-			if e := wantCode(t, err, transport.CodeInvalidArgument); e.Message != tt.message {
+			if e := wantCode(t, err, kitshop.CodeInvalidArgument); e.Message != tt.message {
 				t.Fatalf("message = %q, want %q", e.Message, tt.message)
 			}
 		})
@@ -168,18 +168,18 @@ func TestServiceReserveLifecycle(t *testing.T) {
 		t.Fatalf("reserve = %+v, %v; want %+v", r, err, want)
 	}
 	_, err = reserveOne(ctx, svc, "k2", p.ID, 4)
-	if e := wantCode(t, err, transport.CodeInsufficientStock); !strings.Contains(e.Message, p.ID) || !strings.Contains(e.Message, "3 left") {
+	if e := wantCode(t, err, kitshop.CodeInsufficientStock); !strings.Contains(e.Message, p.ID) || !strings.Contains(e.Message, "3 left") {
 		t.Fatalf("insufficient stock message %q should name %s and what is left", e.Message, p.ID)
 	}
 	missing := ids.New(ProductIDPrefix)
 	_, err = reserveOne(ctx, svc, "k3", missing, 1)
-	if e := wantCode(t, err, transport.CodeUnknownProduct); !strings.Contains(e.Message, missing) {
+	if e := wantCode(t, err, kitshop.CodeUnknownProduct); !strings.Contains(e.Message, missing) {
 		t.Fatalf("unknown product message %q should name %s", e.Message, missing)
 	}
 	_, err = reserveOne(ctx, svc, "k4", "not-an-id", 1)
-	wantCode(t, err, transport.CodeUnknownProduct)
+	wantCode(t, err, kitshop.CodeUnknownProduct)
 	_, err = reserveOne(ctx, svc, "k1", p.ID, 1)
-	wantCode(t, err, transport.CodeIdempotencyKeyReused)
+	wantCode(t, err, kitshop.CodeIdempotencyKeyReused)
 
 	// Replays, even after the price and the reservation changed.
 	c, err := svc.ConfirmReservation(ctx, r.ID)
@@ -194,7 +194,7 @@ func TestServiceReserveLifecycle(t *testing.T) {
 	}
 	clock.Advance(time.Hour) // a replay is not subject to staleness or expiry
 	_, err = reserveOne(ctx, svc, "k2", p.ID, 4)
-	if e := wantCode(t, err, transport.CodeInsufficientStock); e.Message != fmt.Sprintf("insufficient stock for product %s: 3 left, 4 requested", p.ID) {
+	if e := wantCode(t, err, kitshop.CodeInsufficientStock); e.Message != fmt.Sprintf("insufficient stock for product %s: 3 left, 4 requested", p.ID) {
 		t.Fatalf("replayed message = %q, want the first one", e.Message)
 	}
 	if err := svc.ReleaseReservation(ctx, r.ID); !errors.Is(err, ErrAlreadyConfirmed) {

@@ -15,7 +15,7 @@ import (
 //     outcome, recorded in the transaction that took the stock.
 //
 // Methods return the service's typed errors; anything else is wrapped in
-// transport.Internal.
+// kitshop.Internal.
 type Store interface {
 	// CreateProduct stores p.
 	CreateProduct(ctx context.Context, p Product) error

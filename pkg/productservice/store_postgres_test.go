@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kitshop/kitshop/internal/pgtest"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // openInstances opens n stores on one new PostgreSQL database at once, as
@@ -294,8 +294,8 @@ func TestPostgresSessionKilledMidReservation(t *testing.T) {
 		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, terminated, err)
 	}
 	err = <-done
-	var e *transport.Error
-	if !errors.As(err, &e) || e.Code != transport.CodeInternal {
+	var e *kitshop.Error
+	if !errors.As(err, &e) || e.Code != kitshop.CodeInternal {
 		t.Fatalf("reserve on a killed session = %v, want an internal error", err)
 	}
 	if err := blocker.Rollback(ctx); err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Idempotency record states.
@@ -106,7 +106,7 @@ func (s *SQLStore) completedClaim(ctx context.Context, tx *sql.Tx, key string, r
 
 // recordOutcome completes claim with a reservation ID or a business error.
 // Zero rows changed means the claim is no longer ours.
-func (s *SQLStore) recordOutcome(ctx context.Context, tx *sql.Tx, claim Claim, reservationID string, bizErr *transport.Error, now time.Time) error {
+func (s *SQLStore) recordOutcome(ctx context.Context, tx *sql.Tx, claim Claim, reservationID string, bizErr *kitshop.Error, now time.Time) error {
 	var rid, code, msg sql.NullString
 	if bizErr != nil {
 		code = sql.NullString{String: string(bizErr.Code), Valid: true}
@@ -130,7 +130,7 @@ func (s *SQLStore) DropClaim(ctx context.Context, claim Claim) error {
 		`DELETE FROM idempotency_keys WHERE idem_key = ? AND claim_token = ? AND state = 'in_progress'`),
 		claim.Key, claim.Token)
 	if err != nil {
-		return transport.Internal(fmt.Errorf("drop idempotency claim: %w", err))
+		return kitshop.Internal(fmt.Errorf("drop idempotency claim: %w", err))
 	}
 	return nil
 }

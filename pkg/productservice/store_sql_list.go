@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // querier is what reads need: the database, or a transaction.
@@ -22,7 +22,7 @@ func (s *SQLStore) ListReservations(ctx context.Context, status, after string, l
 	}
 	rs, err := s.loadReservations(ctx, s.db, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, transport.Internal(fmt.Errorf("list reservations: %w", err))
+		return nil, kitshop.Internal(fmt.Errorf("list reservations: %w", err))
 	}
 	return rs, nil
 }

@@ -9,14 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Reserve implements Store.
 func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now time.Time) (Reservation, error) {
 	out := r
 	out.Items = append([]ReservedItem(nil), r.Items...)
-	var bizErr *transport.Error
+	var bizErr *kitshop.Error
 	err := s.inTx(ctx, "reserve", func(tx *sql.Tx) error {
 		bizErr = nil // InTx may run this again after a deadlock (PostgreSQL)
 		// A savepoint lets a refused item undo the items before it while the
@@ -165,7 +165,7 @@ func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, 
 		due, err := s.queryIDs(ctx, s.db, `SELECT id FROM reservations WHERE status = 'held' AND expires_at <= ?
 			ORDER BY expires_at, id LIMIT ?`, now.UnixMicro(), batch)
 		if err != nil {
-			return total, transport.Internal(fmt.Errorf("expire reservations: %w", err))
+			return total, kitshop.Internal(fmt.Errorf("expire reservations: %w", err))
 		}
 		for _, id := range due {
 			var expired bool

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func testStoreClaimStates(t *testing.T, store Store) {
@@ -62,12 +62,12 @@ func testStoreClaimStates(t *testing.T, store Store) {
 	r3 := r
 	r3.ID, r3.Items = ids.New(ReservationIDPrefix), []ReservedItem{{ProductID: p.ID, Quantity: 9}}
 	_, firstErr := store.Reserve(ctx, bad, r3, t0)
-	first3 := wantCode(t, firstErr, transport.CodeInsufficientStock)
+	first3 := wantCode(t, firstErr, kitshop.CodeInsufficientStock)
 	again, err := store.ClaimIdempotencyKey(ctx, "k2", "h1", t0, stale)
 	if err != nil || !again.Completed {
 		t.Fatalf("replay of an error = %+v, %v", again, err)
 	}
-	if e := wantCode(t, again.Err, transport.CodeInsufficientStock); e.Message != first3.Message {
+	if e := wantCode(t, again.Err, kitshop.CodeInsufficientStock); e.Message != first3.Message {
 		t.Fatalf("replayed message = %q, want %q", e.Message, first3.Message)
 	}
 }

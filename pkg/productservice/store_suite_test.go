@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // testStore is the storage suite: every Store implementation must pass it.
@@ -137,7 +137,7 @@ func testStoreReserveAllOrNothing(t *testing.T, store Store) {
 		first, last = last, first
 	}
 	_, err := storeReserve(t, store, t0.Add(time.Minute), ReservedItem{ProductID: last.ID, Quantity: 3}, ReservedItem{ProductID: first.ID, Quantity: 2})
-	e := wantCode(t, err, transport.CodeInsufficientStock)
+	e := wantCode(t, err, kitshop.CodeInsufficientStock)
 	if want := fmt.Sprintf("insufficient stock for product %s: 2 left, 3 requested", last.ID); e.Message != want {
 		t.Fatalf("message = %q, want %q", e.Message, want)
 	}
@@ -153,7 +153,7 @@ func testStoreReserveUnknownProduct(t *testing.T, store Store) {
 	a := newProduct(t, store, 100, 10)
 	missing := ids.New(ProductIDPrefix)
 	_, err := storeReserve(t, store, t0.Add(time.Minute), ReservedItem{ProductID: a.ID, Quantity: 1}, ReservedItem{ProductID: missing, Quantity: 1})
-	e := wantCode(t, err, transport.CodeUnknownProduct)
+	e := wantCode(t, err, kitshop.CodeUnknownProduct)
 	if want := fmt.Sprintf("unknown product %q", missing); e.Message != want {
 		t.Fatalf("message = %q, want %q", e.Message, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -49,7 +50,7 @@ func decodeCreateProductRequest(_ context.Context, r *http.Request) (any, error)
 		return nil, err
 	}
 	if body.Stock == nil {
-		return nil, transport.InvalidArgument("stock", "is required")
+		return nil, kitshop.InvalidArgument("stock", "is required")
 	}
 	return CreateProductRequest{Name: body.Name, PriceCents: body.PriceCents, Stock: *body.Stock}, nil
 }

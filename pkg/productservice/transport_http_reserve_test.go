@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -53,7 +54,7 @@ func TestHTTPReserve(t *testing.T) {
 		t.Fatalf("stock = %d, %d; want 7, 0 (taken once)", sa, sb)
 	}
 	wantErrorBody(t, f.do("POST", "/v1/reservations", strings.Replace(body, "ord_7", "ord_8", 1), "Idempotency-Key", "key-1"),
-		http.StatusUnprocessableEntity, transport.CodeIdempotencyKeyReused)
+		http.StatusUnprocessableEntity, kitshop.CodeIdempotencyKeyReused)
 }
 
 func TestHTTPReserveBusinessErrors(t *testing.T) {
@@ -63,7 +64,7 @@ func TestHTTPReserveBusinessErrors(t *testing.T) {
 
 	body := fmt.Sprintf(`{"order_id":"o","items":[{"product_id":%q,"quantity":5},{"product_id":%q,"quantity":2}]}`, a.ID, b.ID)
 	short := f.do("POST", "/v1/reservations", body, "Idempotency-Key", "k-short")
-	if msg := wantErrorBody(t, short, http.StatusConflict, transport.CodeInsufficientStock); !strings.Contains(msg, b.ID) || !strings.Contains(msg, "1 left") {
+	if msg := wantErrorBody(t, short, http.StatusConflict, kitshop.CodeInsufficientStock); !strings.Contains(msg, b.ID) || !strings.Contains(msg, "1 left") {
 		t.Fatalf("message %q should name %s and what is left", msg, b.ID)
 	}
 	if sa := productStock(t, f, a.ID); sa != 5 {
@@ -78,10 +79,10 @@ func TestHTTPReserveBusinessErrors(t *testing.T) {
 	}
 
 	missing := ids.New(ProductIDPrefix)
-	if msg := wantErrorBody(t, f.reserve("k-unknown", missing, 1), http.StatusUnprocessableEntity, transport.CodeUnknownProduct); !strings.Contains(msg, missing) {
+	if msg := wantErrorBody(t, f.reserve("k-unknown", missing, 1), http.StatusUnprocessableEntity, kitshop.CodeUnknownProduct); !strings.Contains(msg, missing) {
 		t.Fatalf("message %q should name %s", msg, missing)
 	}
-	wantErrorBody(t, f.reserve("k-junk", "junk", 1), http.StatusUnprocessableEntity, transport.CodeUnknownProduct)
+	wantErrorBody(t, f.reserve("k-junk", "junk", 1), http.StatusUnprocessableEntity, kitshop.CodeUnknownProduct)
 }
 
 func TestHTTPReserveInProgress(t *testing.T) {
@@ -93,7 +94,7 @@ func TestHTTPReserveInProgress(t *testing.T) {
 	if _, err := f.store.ClaimIdempotencyKey(context.Background(), "busy", requestHash(req), f.clock.Now(), f.clock.Now()); err != nil {
 		t.Fatalf("claim: %v", err)
 	}
-	wantErrorBody(t, f.do("POST", "/v1/reservations", body, "Idempotency-Key", "busy"), http.StatusConflict, transport.CodeRequestInProgress)
+	wantErrorBody(t, f.do("POST", "/v1/reservations", body, "Idempotency-Key", "busy"), http.StatusConflict, kitshop.CodeRequestInProgress)
 	if s := productStock(t, f, p.ID); s != 5 {
 		t.Fatalf("stock = %d, want 5", s)
 	}
@@ -135,8 +136,8 @@ func TestHTTPReserveBadRequests(t *testing.T) {
 				headers = append(headers, "Content-Type", tt.contentType)
 			}
 			w := f.do("POST", "/v1/reservations", tt.body, headers...)
-			code := map[int]transport.Code{400: transport.CodeInvalidArgument, 413: transport.CodePayloadTooLarge,
-				415: transport.CodeUnsupportedMediaType}[tt.status]
+			code := map[int]kitshop.Code{400: kitshop.CodeInvalidArgument, 413: kitshop.CodePayloadTooLarge,
+				415: kitshop.CodeUnsupportedMediaType}[tt.status]
 			if msg := wantErrorBody(t, w, tt.status, code); !strings.HasPrefix(msg, tt.field) {
 				t.Fatalf("message %q does not name %q", msg, tt.field)
 			}

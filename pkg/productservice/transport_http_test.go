@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -74,12 +75,12 @@ func wantStatus(t *testing.T, w *httptest.ResponseRecorder, status int, v any) {
 
 // wantErrorBody fails unless w is the contract's error with status and
 // code, and returns its message.
-func wantErrorBody(t *testing.T, w *httptest.ResponseRecorder, status int, code transport.Code) string {
+func wantErrorBody(t *testing.T, w *httptest.ResponseRecorder, status int, code kitshop.Code) string {
 	t.Helper()
 	var body struct {
 		Error struct {
-			Code    transport.Code `json:"code"`
-			Message string         `json:"message"`
+			Code    kitshop.Code `json:"code"`
+			Message string       `json:"message"`
 		} `json:"error"`
 	}
 	wantStatus(t, w, status, &body)
@@ -135,8 +136,8 @@ func TestHTTPProducts(t *testing.T) {
 	if !reflect.DeepEqual(got, p) {
 		t.Fatalf("get = %v, want %v", got, p)
 	}
-	wantErrorBody(t, f.do("GET", "/v1/products/"+ids.New(ProductIDPrefix), ""), http.StatusNotFound, transport.CodeNotFound)
-	wantErrorBody(t, f.do("GET", "/v1/products/nonsense", ""), http.StatusNotFound, transport.CodeNotFound)
+	wantErrorBody(t, f.do("GET", "/v1/products/"+ids.New(ProductIDPrefix), ""), http.StatusNotFound, kitshop.CodeNotFound)
+	wantErrorBody(t, f.do("GET", "/v1/products/nonsense", ""), http.StatusNotFound, kitshop.CodeNotFound)
 
 	var page transport.ListBody[Product]
 	wantStatus(t, f.do("GET", "/v1/products?limit=1", ""), http.StatusOK, &page)
@@ -160,24 +161,24 @@ func TestHTTPProductErrors(t *testing.T) {
 	tests := []struct {
 		name, body, contentType string
 		status                  int
-		code                    transport.Code
+		code                    kitshop.Code
 		field                   string // the message must name it
 	}{
-		{"malformed", `{"name":`, "", 400, transport.CodeInvalidArgument, "body"},
-		{"not an object", `[1,2]`, "", 400, transport.CodeInvalidArgument, "body"},
-		{"empty body", ``, "", 400, transport.CodeInvalidArgument, "body"},
-		{"unknown field", `{"name":"a","price_cents":1,"stock":1,"colour":"red"}`, "", 400, transport.CodeInvalidArgument, "colour"},
-		{"wrong type", `{"name":"a","price_cents":"1","stock":1}`, "", 400, transport.CodeInvalidArgument, "price_cents"},
-		{"float price", `{"name":"a","price_cents":1.5,"stock":1}`, "", 400, transport.CodeInvalidArgument, "price_cents"},
-		{"missing name", `{"price_cents":1,"stock":1}`, "", 400, transport.CodeInvalidArgument, "name"},
-		{"missing price", `{"name":"a","stock":1}`, "", 400, transport.CodeInvalidArgument, "price_cents"},
-		{"missing stock", `{"name":"a","price_cents":1}`, "", 400, transport.CodeInvalidArgument, "stock"},
-		{"negative stock", `{"name":"a","price_cents":1,"stock":-1}`, "", 400, transport.CodeInvalidArgument, "stock"},
-		{"zero price", `{"name":"a","price_cents":0,"stock":1}`, "", 400, transport.CodeInvalidArgument, "price_cents"},
-		{"trailing data", `{"name":"a","price_cents":1,"stock":1} {}`, "", 400, transport.CodeInvalidArgument, "body"},
-		{"too large", huge, "", 413, transport.CodePayloadTooLarge, ""},
-		{"not json", `name=a`, "application/x-www-form-urlencoded", 415, transport.CodeUnsupportedMediaType, ""},
-		{"text", `{"name":"a","price_cents":1,"stock":1}`, "text/plain", 415, transport.CodeUnsupportedMediaType, ""},
+		{"malformed", `{"name":`, "", 400, kitshop.CodeInvalidArgument, "body"},
+		{"not an object", `[1,2]`, "", 400, kitshop.CodeInvalidArgument, "body"},
+		{"empty body", ``, "", 400, kitshop.CodeInvalidArgument, "body"},
+		{"unknown field", `{"name":"a","price_cents":1,"stock":1,"colour":"red"}`, "", 400, kitshop.CodeInvalidArgument, "colour"},
+		{"wrong type", `{"name":"a","price_cents":"1","stock":1}`, "", 400, kitshop.CodeInvalidArgument, "price_cents"},
+		{"float price", `{"name":"a","price_cents":1.5,"stock":1}`, "", 400, kitshop.CodeInvalidArgument, "price_cents"},
+		{"missing name", `{"price_cents":1,"stock":1}`, "", 400, kitshop.CodeInvalidArgument, "name"},
+		{"missing price", `{"name":"a","stock":1}`, "", 400, kitshop.CodeInvalidArgument, "price_cents"},
+		{"missing stock", `{"name":"a","price_cents":1}`, "", 400, kitshop.CodeInvalidArgument, "stock"},
+		{"negative stock", `{"name":"a","price_cents":1,"stock":-1}`, "", 400, kitshop.CodeInvalidArgument, "stock"},
+		{"zero price", `{"name":"a","price_cents":0,"stock":1}`, "", 400, kitshop.CodeInvalidArgument, "price_cents"},
+		{"trailing data", `{"name":"a","price_cents":1,"stock":1} {}`, "", 400, kitshop.CodeInvalidArgument, "body"},
+		{"too large", huge, "", 413, kitshop.CodePayloadTooLarge, ""},
+		{"not json", `name=a`, "application/x-www-form-urlencoded", 415, kitshop.CodeUnsupportedMediaType, ""},
+		{"text", `{"name":"a","price_cents":1,"stock":1}`, "text/plain", 415, kitshop.CodeUnsupportedMediaType, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,7 +204,7 @@ func TestHTTPProductErrors(t *testing.T) {
 		t.Fatalf("refused requests created %d products", len(page.Items))
 	}
 	for _, q := range []string{"limit=0", "limit=501", "limit=x", "limit=-1", "cursor=bogus", "cursor=" + transport.EncodeCursor("prd_x")[1:]} {
-		wantErrorBody(t, f.do("GET", "/v1/products?"+q, ""), http.StatusBadRequest, transport.CodeInvalidArgument)
+		wantErrorBody(t, f.do("GET", "/v1/products?"+q, ""), http.StatusBadRequest, kitshop.CodeInvalidArgument)
 	}
 }
 
@@ -218,12 +219,12 @@ func TestHTTPRoutingErrors(t *testing.T) {
 		{"PATCH", "/v1/reservations", "GET, HEAD, POST"},
 	} {
 		w := f.do(tt.method, tt.path, "")
-		wantErrorBody(t, w, http.StatusMethodNotAllowed, transport.CodeMethodNotAllowed)
+		wantErrorBody(t, w, http.StatusMethodNotAllowed, kitshop.CodeMethodNotAllowed)
 		if got := w.Header().Get("Allow"); got != tt.allow {
 			t.Errorf("%s %s: Allow = %q, want %q", tt.method, tt.path, got, tt.allow)
 		}
 	}
-	wantErrorBody(t, f.do("GET", "/v1/nothing", ""), http.StatusNotFound, transport.CodeNotFound)
+	wantErrorBody(t, f.do("GET", "/v1/nothing", ""), http.StatusNotFound, kitshop.CodeNotFound)
 	var health map[string]string
 	wantStatus(t, f.do("GET", "/healthz", ""), http.StatusOK, &health)
 	wantStatus(t, f.do("GET", "/readyz", ""), http.StatusOK, nil)
@@ -262,10 +263,10 @@ func TestHTTPConfirmAndRelease(t *testing.T) {
 	if !bytes.Equal(w.Body.Bytes(), w2.Body.Bytes()) {
 		t.Fatalf("second confirm = %s, want %s", w2.Body, w.Body)
 	}
-	wantErrorBody(t, f.do("DELETE", "/v1/reservations/"+r.ID, ""), http.StatusConflict, transport.CodeAlreadyConfirmed)
-	wantErrorBody(t, f.do("POST", "/v1/reservations/"+ids.New(ReservationIDPrefix)+"/confirm", ""), http.StatusNotFound, transport.CodeNotFound)
-	wantErrorBody(t, f.do("DELETE", "/v1/reservations/"+ids.New(ReservationIDPrefix), ""), http.StatusNotFound, transport.CodeNotFound)
-	wantErrorBody(t, f.do("DELETE", "/v1/reservations/junk", ""), http.StatusNotFound, transport.CodeNotFound)
+	wantErrorBody(t, f.do("DELETE", "/v1/reservations/"+r.ID, ""), http.StatusConflict, kitshop.CodeAlreadyConfirmed)
+	wantErrorBody(t, f.do("POST", "/v1/reservations/"+ids.New(ReservationIDPrefix)+"/confirm", ""), http.StatusNotFound, kitshop.CodeNotFound)
+	wantErrorBody(t, f.do("DELETE", "/v1/reservations/"+ids.New(ReservationIDPrefix), ""), http.StatusNotFound, kitshop.CodeNotFound)
+	wantErrorBody(t, f.do("DELETE", "/v1/reservations/junk", ""), http.StatusNotFound, kitshop.CodeNotFound)
 
 	var rel Reservation
 	wantStatus(t, f.reserve("k2", p.ID, 4), http.StatusCreated, &rel)
@@ -282,12 +283,12 @@ func TestHTTPConfirmAndRelease(t *testing.T) {
 			t.Fatalf("stock = %d, want 7 (back exactly once)", s)
 		}
 	}
-	wantErrorBody(t, f.do("POST", "/v1/reservations/"+rel.ID+"/confirm", ""), http.StatusConflict, transport.CodeReservationExpired)
+	wantErrorBody(t, f.do("POST", "/v1/reservations/"+rel.ID+"/confirm", ""), http.StatusConflict, kitshop.CodeReservationExpired)
 
 	var late Reservation
 	wantStatus(t, f.reserve("k3", p.ID, 1), http.StatusCreated, &late)
 	f.clock.Advance(31 * time.Second)
-	wantErrorBody(t, f.do("POST", "/v1/reservations/"+late.ID+"/confirm", ""), http.StatusConflict, transport.CodeReservationExpired)
+	wantErrorBody(t, f.do("POST", "/v1/reservations/"+late.ID+"/confirm", ""), http.StatusConflict, kitshop.CodeReservationExpired)
 	if s := productStock(t, f, p.ID); s != 7 {
 		t.Fatalf("stock = %d, want 7 (the expired one given back)", s)
 	}
@@ -311,7 +312,7 @@ func TestHTTPConfirmAndRelease(t *testing.T) {
 		t.Fatalf("page 2 = %+v", rest)
 	}
 	for _, q := range []string{"status=pending", "status=HELD", "limit=0", "limit=1000", "cursor=nope"} {
-		wantErrorBody(t, f.do("GET", "/v1/reservations?"+q, ""), http.StatusBadRequest, transport.CodeInvalidArgument)
+		wantErrorBody(t, f.do("GET", "/v1/reservations?"+q, ""), http.StatusBadRequest, kitshop.CodeInvalidArgument)
 	}
 	var empty map[string]json.RawMessage
 	wantStatus(t, f.do("GET", "/v1/reservations?status=held", ""), http.StatusOK, &empty)

@@ -5,29 +5,22 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
-
-func validateLimit(limit int) error {
-	if limit < 1 || limit > transport.MaxPageLimit {
-		return transport.InvalidArgument("limit", "must be an integer from 1 to %d", transport.MaxPageLimit)
-	}
-	return nil
-}
 
 func validateCreateProduct(req CreateProductRequest) error {
 	n := utf8.RuneCountInString(req.Name)
 	switch {
 	case !utf8.ValidString(req.Name):
-		return transport.InvalidArgument("name", "must be valid UTF-8")
+		return kitshop.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
-		return transport.InvalidArgument("name", "is required")
+		return kitshop.InvalidArgument("name", "is required")
 	case n > MaxNameLength:
-		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
+		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:
-		return transport.InvalidArgument("price_cents", "must be greater than 0")
+		return kitshop.InvalidArgument("price_cents", "must be greater than 0")
 	case req.Stock < 0:
-		return transport.InvalidArgument("stock", "must be 0 or more")
+		return kitshop.InvalidArgument("stock", "must be 0 or more")
 	}
 	return nil
 }
@@ -38,31 +31,31 @@ func validateCreateProduct(req CreateProductRequest) error {
 func validateReserve(req ReserveRequest) error {
 	switch {
 	case req.IdempotencyKey == "":
-		return transport.InvalidArgument(IdempotencyKeyHeader, "header is required")
+		return kitshop.InvalidArgument(IdempotencyKeyHeader, "header is required")
 	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return transport.InvalidArgument(IdempotencyKeyHeader, "must be at most %d bytes", MaxIdempotencyKeyLen)
+		return kitshop.InvalidArgument(IdempotencyKeyHeader, "must be at most %d bytes", MaxIdempotencyKeyLen)
 	case strings.TrimSpace(req.OrderID) == "":
-		return transport.InvalidArgument("order_id", "is required")
+		return kitshop.InvalidArgument("order_id", "is required")
 	case len(req.OrderID) > MaxReferenceLength:
-		return transport.InvalidArgument("order_id", "must be at most %d bytes", MaxReferenceLength)
+		return kitshop.InvalidArgument("order_id", "must be at most %d bytes", MaxReferenceLength)
 	case len(req.Items) == 0:
-		return transport.InvalidArgument("items", "must not be empty")
+		return kitshop.InvalidArgument("items", "must not be empty")
 	case len(req.Items) > MaxReservationItems:
-		return transport.InvalidArgument("items", "must have at most %d items, got %d", MaxReservationItems, len(req.Items))
+		return kitshop.InvalidArgument("items", "must have at most %d items, got %d", MaxReservationItems, len(req.Items))
 	}
 	seen := make(map[string]int, len(req.Items))
 	for i, it := range req.Items {
 		field := fmt.Sprintf("items[%d]", i)
 		switch {
 		case it.ProductID == "":
-			return transport.InvalidArgument(field+".product_id", "is required")
+			return kitshop.InvalidArgument(field+".product_id", "is required")
 		case len(it.ProductID) > MaxReferenceLength:
-			return transport.InvalidArgument(field+".product_id", "must be at most %d bytes", MaxReferenceLength)
+			return kitshop.InvalidArgument(field+".product_id", "must be at most %d bytes", MaxReferenceLength)
 		case it.Quantity <= 0:
-			return transport.InvalidArgument(field+".quantity", "must be greater than 0")
+			return kitshop.InvalidArgument(field+".quantity", "must be greater than 0")
 		}
 		if first, dup := seen[it.ProductID]; dup {
-			return transport.InvalidArgument(field+".product_id", "repeats items[%d]: list each product once", first)
+			return kitshop.InvalidArgument(field+".product_id", "repeats items[%d]: list each product once", first)
 		}
 		seen[it.ProductID] = i
 	}

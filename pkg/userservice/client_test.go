@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -106,8 +107,8 @@ func TestClientTypedErrors(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetUser(unknown): %v", err)
 	}
-	var e *transport.Error
-	if !errors.As(err, &e) || e.HTTPStatus != 404 || e.Message != ErrNotFound.Message {
+	var e *kitshop.Error
+	if !errors.As(err, &e) || transport.Status(err) != 404 || e.Message != ErrNotFound.Message {
 		t.Fatalf("GetUser(unknown): %+v", err)
 	}
 	for _, id := range []string{"", "a/b", "../../healthz", "usr_x?y=z"} {
@@ -117,11 +118,11 @@ func TestClientTypedErrors(t *testing.T) {
 	}
 
 	_, err = client.CreateUser(ctx, CreateUserRequest{Name: "A", Email: "Ada <a@example.com>", Password: "password1"})
-	if !errors.As(err, &e) || e.Code != transport.CodeInvalidArgument || !strings.HasPrefix(e.Message, "email: ") {
+	if !errors.As(err, &e) || e.Code != kitshop.CodeInvalidArgument || !strings.HasPrefix(e.Message, "email: ") {
 		t.Fatalf("invalid email: %v", err)
 	}
 	_, _, err = client.ListUsers(ctx, "", 0)
-	if !errors.As(err, &e) || e.Code != transport.CodeInvalidArgument || !strings.HasPrefix(e.Message, "limit: ") {
+	if !errors.As(err, &e) || e.Code != kitshop.CodeInvalidArgument || !strings.HasPrefix(e.Message, "limit: ") {
 		t.Fatalf("limit 0: %v", err)
 	}
 }

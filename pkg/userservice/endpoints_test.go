@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-kit/kit/endpoint"
-
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestEndpointsServeTheService(t *testing.T) {
@@ -35,7 +34,7 @@ func TestEndpointsServeTheService(t *testing.T) {
 	if _, err := set.GetUserEndpoint(ctx, GetUserRequest{ID: "usr_x"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetUserEndpoint(unknown): %v", err)
 	}
-	if _, err := set.ListUsersEndpoint(ctx, ListUsersRequest{}); transport.AsError(err).Code != transport.CodeInvalidArgument {
+	if _, err := set.ListUsersEndpoint(ctx, ListUsersRequest{}); kitshop.AsError(err).Code != kitshop.CodeInvalidArgument {
 		t.Fatalf("ListUsersEndpoint(limit 0): %v", err)
 	}
 }
@@ -47,7 +46,7 @@ func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
 		"CreateUser": set.CreateUserEndpoint, "GetUser": set.GetUserEndpoint, "ListUsers": set.ListUsersEndpoint,
 	} {
 		for _, req := range []any{nil, "x", &CreateUserRequest{}, struct{}{}} {
-			if _, err := e(context.Background(), req); transport.AsError(err).Code != transport.CodeInternal {
+			if _, err := e(context.Background(), req); kitshop.AsError(err).Code != kitshop.CodeInternal {
 				t.Errorf("%s(%T): %v", name, req, err)
 			}
 		}

@@ -13,22 +13,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // checkDecodeError asserts what a request decoder may fail with: a
-// *transport.Error of status 400 (naming a field), 413 or 415.
-func checkDecodeError(t *testing.T, err error, fields ...string) *transport.Error {
+// *kitshop.Error of status 400 (naming a field), 413 or 415.
+func checkDecodeError(t *testing.T, err error, fields ...string) *kitshop.Error {
 	t.Helper()
-	e, ok := err.(*transport.Error)
+	e, ok := err.(*kitshop.Error)
 	if !ok {
-		t.Fatalf("decoder error %v (%T) is not a *transport.Error", err, err)
+		t.Fatalf("decoder error %v (%T) is not a *kitshop.Error", err, err)
 	}
-	switch e.Status() {
+	switch transport.Status(e) {
 	case http.StatusBadRequest:
 		field, _, found := strings.Cut(e.Message, ": ")
-		if e.Code != transport.CodeInvalidArgument || !found || field == "" {
+		if e.Code != kitshop.CodeInvalidArgument || !found || field == "" {
 			t.Fatalf("400 %v names no field", e)
 		}
 		if len(fields) > 0 && !contains(fields, field) {
@@ -36,7 +37,7 @@ func checkDecodeError(t *testing.T, err error, fields ...string) *transport.Erro
 		}
 	case http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
 	default:
-		t.Fatalf("decoder failed with status %d: %v", e.Status(), e)
+		t.Fatalf("decoder failed with status %d: %v", transport.Status(e), e)
 	}
 	return e
 }
@@ -68,7 +69,7 @@ func FuzzDecodeCreateUserRequest(f *testing.F) {
 		// What the decoder let through, validation either refuses, naming a
 		// field, or it is a request the contract allows.
 		if err := validateCreate(req); err != nil {
-			if e := checkDecodeError(t, err, "name", "email", "password"); e.Status() != http.StatusBadRequest {
+			if e := checkDecodeError(t, err, "name", "email", "password"); transport.Status(e) != http.StatusBadRequest {
 				t.Fatalf("validation failed with %v", e)
 			}
 			return
@@ -91,7 +92,7 @@ func FuzzDecodeListUsersRequest(f *testing.F) {
 		r.URL.RawQuery = rawQuery
 		out, err := decodeListUsersRequest(context.Background(), r)
 		if err != nil {
-			if e := checkDecodeError(t, err, "limit", "cursor"); e.Status() != http.StatusBadRequest {
+			if e := checkDecodeError(t, err, "limit", "cursor"); transport.Status(e) != http.StatusBadRequest {
 				t.Fatalf("list decoding failed with %v", e)
 			}
 			return
@@ -100,7 +101,7 @@ func FuzzDecodeListUsersRequest(f *testing.F) {
 		if !ok {
 			t.Fatalf("decoded %T", out)
 		}
-		if req.Limit < 1 || req.Limit > transport.MaxPageLimit {
+		if req.Limit < 1 || req.Limit > kitshop.MaxPageLimit {
 			t.Fatalf("accepted limit %d from %q", req.Limit, rawQuery)
 		}
 		q, _ := url.ParseQuery(rawQuery)

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/testkit"
+	"github.com/kitshop/kitshop/pkg/kitshop"
+	"github.com/kitshop/kitshop/transport"
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kitshop/kitshop/internal/pgtest"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: the
@@ -64,8 +65,8 @@ func eventually(t *testing.T, bound time.Duration, what string, cond func() bool
 // wantInvalid asserts err is a 400 invalid_argument naming field.
 func wantInvalid(t *testing.T, err error, field string) {
 	t.Helper()
-	var e *transport.Error
-	if !errors.As(err, &e) || e.Code != transport.CodeInvalidArgument || e.Status() != 400 {
+	var e *kitshop.Error
+	if !errors.As(err, &e) || e.Code != kitshop.CodeInvalidArgument || transport.Status(e) != 400 {
 		t.Fatalf("error %v (%T), want invalid_argument on %s", err, err, field)
 	}
 	if !strings.HasPrefix(e.Message, field+": ") {

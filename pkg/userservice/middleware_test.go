@@ -12,6 +12,7 @@ import (
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -62,7 +63,7 @@ func TestLoggingMiddleware(t *testing.T) {
 func TestLoggingMiddlewareLogsInternalCause(t *testing.T) {
 	sink := &logSink{}
 	store := newMemStore()
-	store.err = transport.Internal(errors.New("disk full"))
+	store.err = kitshop.Internal(errors.New("disk full"))
 	svc := LoggingMiddleware(log.NewJSONLogger(sink))(NewService(store, WithBcryptCost(bcrypt.MinCost)))
 	if _, err := svc.GetUser(context.Background(), ids.New(IDPrefix)); err == nil {
 		t.Fatal("no error")

@@ -21,7 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -57,8 +57,8 @@ type CreateUserRequest struct {
 // Errors of the user service. They match remote errors of the same code
 // under errors.Is, so callers of the HTTP client test them the same way.
 var (
-	ErrNotFound      = transport.NewError(transport.CodeNotFound, "user not found")
-	ErrAlreadyExists = transport.NewError(transport.CodeAlreadyExists, "a user with this email already exists")
+	ErrNotFound      = kitshop.NewError(kitshop.CodeNotFound, "user not found")
+	ErrAlreadyExists = kitshop.NewError(kitshop.CodeAlreadyExists, "a user with this email already exists")
 )
 
 // IDPrefix starts every user ID.
@@ -102,7 +102,7 @@ func (s *service) CreateUser(ctx context.Context, req CreateUserRequest) (User, 
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.bcryptCost)
 	if err != nil {
-		return User{}, transport.Internal(fmt.Errorf("hash password: %w", err))
+		return User{}, kitshop.Internal(fmt.Errorf("hash password: %w", err))
 	}
 	u := User{
 		ID:        ids.New(IDPrefix),
@@ -124,37 +124,29 @@ func (s *service) GetUser(ctx context.Context, id string) (User, error) {
 }
 
 func (s *service) ListUsers(ctx context.Context, after string, limit int) ([]User, string, error) {
-	if limit < 1 || limit > transport.MaxPageLimit {
-		return nil, "", transport.InvalidArgument("limit", "must be an integer from 1 to %d", transport.MaxPageLimit)
-	}
-	users, err := s.store.ListUsers(ctx, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(users) > limit {
-		return users[:limit], users[limit-1].ID, nil
-	}
-	return users, "", nil
+	return kitshop.ListPage(limit, func(n int) ([]User, error) {
+		return s.store.ListUsers(ctx, after, n)
+	}, func(u User) string { return u.ID })
 }
 
 func validateCreate(req CreateUserRequest) error {
 	n := utf8.RuneCountInString(req.Name)
 	switch {
 	case !utf8.ValidString(req.Name):
-		return transport.InvalidArgument("name", "must be valid UTF-8")
+		return kitshop.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
-		return transport.InvalidArgument("name", "is required")
+		return kitshop.InvalidArgument("name", "is required")
 	case n > MaxNameLength:
-		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
+		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	}
 	if err := validateEmail(req.Email); err != nil {
 		return err
 	}
 	switch {
 	case len(req.Password) < MinPasswordLength:
-		return transport.InvalidArgument("password", "must be at least %d bytes", MinPasswordLength)
+		return kitshop.InvalidArgument("password", "must be at least %d bytes", MinPasswordLength)
 	case len(req.Password) > MaxPasswordLength:
-		return transport.InvalidArgument("password", "must be at most %d bytes", MaxPasswordLength)
+		return kitshop.InvalidArgument("password", "must be at most %d bytes", MaxPasswordLength)
 	}
 	return nil
 }
@@ -163,14 +155,14 @@ func validateCreate(req CreateUserRequest) error {
 // name, no angle brackets, nothing around it.
 func validateEmail(email string) error {
 	if email == "" {
-		return transport.InvalidArgument("email", "is required")
+		return kitshop.InvalidArgument("email", "is required")
 	}
 	if len(email) > 254 {
-		return transport.InvalidArgument("email", "must be at most 254 bytes")
+		return kitshop.InvalidArgument("email", "must be at most 254 bytes")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Name != "" || addr.Address != email {
-		return transport.InvalidArgument("email", "must be a bare email address such as ada@example.com")
+		return kitshop.InvalidArgument("email", "must be a bare email address such as ada@example.com")
 	}
 	return nil
 }

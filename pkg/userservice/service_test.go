@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -125,8 +126,8 @@ func TestCreateUserDuplicateEmailIgnoringCase(t *testing.T) {
 		if !errors.Is(err, ErrAlreadyExists) {
 			t.Fatalf("CreateUser(%s) = %v, want ErrAlreadyExists", email, err)
 		}
-		if transport.AsError(err).Status() != 409 {
-			t.Fatalf("duplicate status %d", transport.AsError(err).Status())
+		if transport.Status(err) != 409 {
+			t.Fatalf("duplicate status %d", transport.Status(err))
 		}
 	}
 }
@@ -222,11 +223,11 @@ func TestListUsersPages(t *testing.T) {
 
 func TestListUsersLimit(t *testing.T) {
 	svc := NewService(newMemStore())
-	for _, limit := range []int{0, -1, transport.MaxPageLimit + 1} {
+	for _, limit := range []int{0, -1, kitshop.MaxPageLimit + 1} {
 		_, _, err := svc.ListUsers(context.Background(), "", limit)
 		wantInvalid(t, err, "limit")
 	}
-	for _, limit := range []int{1, transport.MaxPageLimit} {
+	for _, limit := range []int{1, kitshop.MaxPageLimit} {
 		if _, _, err := svc.ListUsers(context.Background(), "", limit); err != nil {
 			t.Errorf("limit %d: %v", limit, err)
 		}
@@ -235,15 +236,15 @@ func TestListUsersLimit(t *testing.T) {
 
 func TestServicePassesStoreErrorsThrough(t *testing.T) {
 	store := newMemStore()
-	store.err = transport.Internal(errors.New("disk full"))
+	store.err = kitshop.Internal(errors.New("disk full"))
 	svc := NewService(store, WithBcryptCost(bcrypt.MinCost))
-	if _, err := svc.CreateUser(context.Background(), validRequest("a@example.com")); transport.AsError(err).Code != transport.CodeInternal {
+	if _, err := svc.CreateUser(context.Background(), validRequest("a@example.com")); kitshop.AsError(err).Code != kitshop.CodeInternal {
 		t.Errorf("CreateUser: %v", err)
 	}
-	if _, err := svc.GetUser(context.Background(), ids.New(IDPrefix)); transport.AsError(err).Code != transport.CodeInternal {
+	if _, err := svc.GetUser(context.Background(), ids.New(IDPrefix)); kitshop.AsError(err).Code != kitshop.CodeInternal {
 		t.Errorf("GetUser: %v", err)
 	}
-	if _, _, err := svc.ListUsers(context.Background(), "", 5); transport.AsError(err).Code != transport.CodeInternal {
+	if _, _, err := svc.ListUsers(context.Background(), "", 5); kitshop.AsError(err).Code != kitshop.CodeInternal {
 		t.Errorf("ListUsers: %v", err)
 	}
 }
@@ -251,7 +252,7 @@ func TestServicePassesStoreErrorsThrough(t *testing.T) {
 func TestBadBcryptCostIsInternal(t *testing.T) {
 	svc := NewService(newMemStore(), WithBcryptCost(99))
 	_, err := svc.CreateUser(context.Background(), validRequest("a@example.com"))
-	if transport.AsError(err).Code != transport.CodeInternal {
+	if kitshop.AsError(err).Code != kitshop.CodeInternal {
 		t.Fatalf("CreateUser with bcrypt cost 99: %v", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 //go:embed migrations/*.sql
@@ -58,7 +58,7 @@ func (s *SQLStore) CreateUser(ctx context.Context, u User, passwordHash string) 
 		return ErrAlreadyExists
 	}
 	if err != nil {
-		return transport.Internal(fmt.Errorf("insert user: %w", err))
+		return kitshop.Internal(fmt.Errorf("insert user: %w", err))
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (s *SQLStore) GetUser(ctx context.Context, id string) (User, error) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
-		return User{}, transport.Internal(fmt.Errorf("get user: %w", err))
+		return User{}, kitshop.Internal(fmt.Errorf("get user: %w", err))
 	}
 	return u, nil
 }
@@ -80,19 +80,19 @@ func (s *SQLStore) ListUsers(ctx context.Context, after string, limit int) ([]Us
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
 		`SELECT id, name, email, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
-		return nil, transport.Internal(fmt.Errorf("list users: %w", err))
+		return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
 	}
 	defer rows.Close()
 	users := make([]User, 0, limit)
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, transport.Internal(fmt.Errorf("list users: %w", err))
+			return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, transport.Internal(fmt.Errorf("list users: %w", err))
+		return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
 	}
 	return users, nil
 }

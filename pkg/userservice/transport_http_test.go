@@ -19,6 +19,7 @@ import (
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -45,7 +46,7 @@ func newStack(t *testing.T) *stack {
 		Metrics: transport.NewHTTPMetrics(st.reg),
 		Ready: func(ctx context.Context) (map[string]any, error) {
 			if err := store.Ping(ctx); err != nil {
-				return nil, transport.NewError(transport.CodeInternal, "database unavailable").WithCause(err)
+				return nil, kitshop.NewError(kitshop.CodeInternal, "database unavailable").WithCause(err)
 			}
 			return nil, nil
 		},
@@ -384,7 +385,7 @@ func TestHTTPCreateWithoutContentTypeIsJSON(t *testing.T) {
 // caller.
 func TestHTTPInternalErrorLeaksNothing(t *testing.T) {
 	store := newMemStore()
-	store.err = transport.Internal(errors.New("disk full at /var/lib/kitshop/users.db"))
+	store.err = kitshop.Internal(errors.New("disk full at /var/lib/kitshop/users.db"))
 	access, service := &logSink{}, &logSink{}
 	svc := LoggingMiddleware(log.NewJSONLogger(service))(NewService(store, WithBcryptCost(bcrypt.MinCost)))
 	h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Logger: log.NewJSONLogger(access)})

@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestBackOffPolicyGrowsWithJitterAndIsCapped(t *testing.T) {
@@ -63,7 +62,7 @@ func TestRetryWaitsTheBackOff(t *testing.T) {
 
 func TestRetryHonoursRetryAfter(t *testing.T) {
 	t.Run("fits before deadline: waited", func(t *testing.T) {
-		busy := &transport.Error{Code: transport.CodeTooManyRequests, HTTPStatus: 429, RetryAfter: 60 * time.Millisecond}
+		busy := &kitshop.Error{Code: kitshop.CodeTooManyRequests, RetryAfter: 60 * time.Millisecond}
 		var first time.Time
 		var gap time.Duration
 		f := newFake(func(_ context.Context, n int64) (any, error) {
@@ -86,7 +85,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		}
 	})
 	t.Run("does not fit: give up at once with it", func(t *testing.T) {
-		busy := &transport.Error{Code: transport.CodeDependencyUnavailable, HTTPStatus: 503, RetryAfter: 10 * time.Second}
+		busy := &kitshop.Error{Code: kitshop.CodeDependencyUnavailable, RetryAfter: 10 * time.Second}
 		f := always(busy)
 		_, call := single(t, fastSettings(), f)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

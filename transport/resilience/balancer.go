@@ -9,9 +9,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/kit/sd/lb"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/sony/gobreaker"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 // balancer spreads attempts over the instances in round robin and skips the
@@ -83,14 +82,14 @@ func (b *balancer) walk(ctx context.Context, request any, start int) (any, error
 		}
 		refusal = err
 	}
-	return nil, transport.DependencyUnavailable(b.d.name, retryAfter, refusal)
+	return nil, kitshop.DependencyUnavailable(b.d.name, retryAfter, refusal)
 }
 
 // isShortCircuit tells whether err is walk's refusal: every instance's
 // breaker refused, nothing was sent.
 func isShortCircuit(err error) bool {
-	e, ok := err.(*transport.Error)
-	if !ok || e.Code != transport.CodeDependencyUnavailable {
+	e, ok := err.(*kitshop.Error)
+	if !ok || e.Code != kitshop.CodeDependencyUnavailable {
 		return false
 	}
 	cause := e.Unwrap()

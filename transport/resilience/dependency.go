@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/sony/gobreaker"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 // Settings configure one dependency, in the manner of gobreaker.Settings: a
@@ -175,7 +174,7 @@ func (d *Dependency) Name() string { return d.name }
 
 // Available returns nil if at least one instance's breaker is not open
 // (closed, or half-open even with its probes taken). When every breaker is
-// open it returns, without any I/O, a *transport.Error with code
+// open it returns, without any I/O, a *kitshop.Error with code
 // dependency_unavailable whose RetryAfter is the time until the soonest
 // breaker turns half-open, and counts one short circuit: the caller is
 // expected to refuse its request at once.
@@ -189,7 +188,7 @@ func (d *Dependency) Available() error {
 
 // allOpen is Available without the metric: the refusal when every breaker
 // is open, else nil.
-func (d *Dependency) allOpen() *transport.Error {
+func (d *Dependency) allOpen() *kitshop.Error {
 	var now time.Time
 	soonest := time.Duration(math.MaxInt64)
 	for _, in := range d.instances {
@@ -201,7 +200,7 @@ func (d *Dependency) allOpen() *transport.Error {
 		}
 		soonest = min(soonest, d.untilHalfOpen(in, now))
 	}
-	return transport.DependencyUnavailable(d.name, soonest, gobreaker.ErrOpenState)
+	return kitshop.DependencyUnavailable(d.name, soonest, gobreaker.ErrOpenState)
 }
 
 // States returns each instance's breaker state: "closed", "half-open" or

@@ -39,18 +39,18 @@
 //
 // Exactly one of:
 //   - the dependency's response;
-//   - a business error (a 4xx *transport.Error, or anything for which
+//   - a business error (a 4xx *kitshop.Error, or anything for which
 //     transport.IsFailure is false) exactly as the endpoint returned it: it
 //     is never retried and never counted against a breaker;
-//   - a *transport.Error with code dependency_unavailable, Dependency set to
+//   - a *kitshop.Error with code dependency_unavailable, Dependency set to
 //     the dependency's name and RetryAfter set, for every failure: all
 //     instances short-circuited by open breakers, attempts exhausted, the
 //     caller's deadline too close for another attempt, or the caller's context
 //     ended. Its Unwrap chain holds the last attempt's error (or
 //     gobreaker.ErrOpenState / gobreaker.ErrTooManyRequests, or the caller's
 //     context error), so errors.Is and errors.As on those still work; only
-//     errors.As to *transport.Error finds this outer error first, which is
-//     the one a service answers with (transport.AsError).
+//     errors.As to *kitshop.Error finds this outer error first, which is
+//     the one a service answers with (kitshop.AsError).
 //
 // # Rules where a choice had to be made
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
 )
@@ -36,12 +37,12 @@ func Example() {
 	fmt.Println("before:", users.Available())
 
 	_, err = getUser(context.Background(), "usr_1")
-	fmt.Println("call:", transport.AsError(err).Code)
+	fmt.Println("call:", kitshop.AsError(err).Code)
 
 	// What the order service does first for every request.
 	if err := users.Available(); err != nil {
-		e := transport.AsError(err)
-		fmt.Println("refused:", e.Status(), e.Code, e.Dependency, e.RetryAfter > 0)
+		e := kitshop.AsError(err)
+		fmt.Println("refused:", transport.Status(e), e.Code, e.Dependency, e.RetryAfter > 0)
 	}
 	fmt.Println(users.States())
 	// Output:

@@ -3,7 +3,6 @@ package resilience
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,17 +11,17 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/kitshop/kitshop/internal/testkit"
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 // Errors as the HTTP clients decode them.
 var (
-	errNotFound    = &transport.Error{Code: transport.CodeNotFound, Message: "no such user", HTTPStatus: http.StatusNotFound}
-	errConflict    = &transport.Error{Code: transport.CodeInsufficientStock, Message: "prd_1 has 0 left", HTTPStatus: http.StatusConflict}
-	errInternal    = &transport.Error{Code: transport.CodeInternal, Message: "internal error", HTTPStatus: http.StatusInternalServerError}
-	errTooMany     = &transport.Error{Code: transport.CodeTooManyRequests, Message: "slow down", HTTPStatus: http.StatusTooManyRequests}
+	errNotFound    = &kitshop.Error{Code: kitshop.CodeNotFound, Message: "no such user"}
+	errConflict    = &kitshop.Error{Code: kitshop.CodeInsufficientStock, Message: "prd_1 has 0 left"}
+	errInternal    = &kitshop.Error{Code: kitshop.CodeInternal, Message: "internal error"}
+	errTooMany     = &kitshop.Error{Code: kitshop.CodeTooManyRequests, Message: "slow down"}
 	errRefused     = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
-	errUnavailable = &transport.Error{Code: transport.CodeDependencyUnavailable, Message: "busy", HTTPStatus: http.StatusServiceUnavailable}
+	errUnavailable = &kitshop.Error{Code: kitshop.CodeDependencyUnavailable, Message: "busy"}
 )
 
 // fake is an in-process endpoint that counts its calls and answers as its
@@ -112,10 +111,10 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 
 // mustUnavailable asserts err is the typed dependency_unavailable error of
 // dependency "user" and returns it.
-func mustUnavailable(t testing.TB, err error) *transport.Error {
+func mustUnavailable(t testing.TB, err error) *kitshop.Error {
 	t.Helper()
-	var e *transport.Error
-	if !errors.As(err, &e) || e.Code != transport.CodeDependencyUnavailable {
+	var e *kitshop.Error
+	if !errors.As(err, &e) || e.Code != kitshop.CodeDependencyUnavailable {
 		t.Fatalf("err = %v, want dependency_unavailable", err)
 	}
 	if e.Dependency != "user" {

@@ -10,19 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/kitshop/kitshop/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 // thingServer serves GET /things/{id}; its answer is set by mode.
@@ -64,7 +61,7 @@ type thing struct {
 }
 
 // thingClient is the endpoint factory a service's HTTP client would be: go-kit's
-// HTTP client that turns non-2xx answers into *transport.Error.
+// HTTP client that turns non-2xx answers into *kitshop.Error.
 func thingClient(t *testing.T) func(instance string) endpoint.Endpoint {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -81,18 +78,7 @@ func thingClient(t *testing.T) func(instance string) endpoint.Endpoint {
 
 func decodeThing(_ context.Context, resp *http.Response) (any, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var body struct {
-			Error struct {
-				Code    transport.Code `json:"code"`
-				Message string         `json:"message"`
-			} `json:"error"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		e := &transport.Error{Code: body.Error.Code, Message: body.Error.Message, HTTPStatus: resp.StatusCode}
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			e.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return nil, e
+		return nil, transport.DecodeErrorBody(resp)
 	}
 	var th thing
 	if err := json.NewDecoder(resp.Body).Decode(&th); err != nil {

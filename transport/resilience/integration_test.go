@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sony/gobreaker"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 func TestIntegrationHappyPath(t *testing.T) {
@@ -157,7 +156,7 @@ func TestIntegrationResetPeerIsRetriedFailure(t *testing.T) {
 	_, err := call(context.Background(), nil)
 
 	mustUnavailable(t, err)
-	var te *transport.Error
+	var te *kitshop.Error
 	if errors.As(errors.Unwrap(err), &te) {
 		t.Errorf("a reset decoded as an HTTP answer: %v", te)
 	}
@@ -216,12 +215,12 @@ func TestIntegrationHTTPAnswers(t *testing.T) {
 	tests := []struct {
 		mode     string
 		wantHits int64
-		wantCode transport.Code
+		wantCode kitshop.Code
 	}{
-		{mode: "404", wantHits: 1, wantCode: transport.CodeNotFound},
-		{mode: "500", wantHits: 3, wantCode: transport.CodeDependencyUnavailable},
+		{mode: "404", wantHits: 1, wantCode: kitshop.CodeNotFound},
+		{mode: "500", wantHits: 3, wantCode: kitshop.CodeDependencyUnavailable},
 		// Retry-After 3s does not fit the caller's 1s deadline: one hit.
-		{mode: "503", wantHits: 1, wantCode: transport.CodeDependencyUnavailable},
+		{mode: "503", wantHits: 1, wantCode: kitshop.CodeDependencyUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -236,14 +235,14 @@ func TestIntegrationHTTPAnswers(t *testing.T) {
 
 			_, err := call(ctx, nil)
 
-			if got := transport.AsError(err).Code; got != tt.wantCode {
+			if got := kitshop.AsError(err).Code; got != tt.wantCode {
 				t.Errorf("code = %s, want %s (err %v)", got, tt.wantCode, err)
 			}
 			if srv.hits.Load() != tt.wantHits {
 				t.Errorf("hits = %d, want %d", srv.hits.Load(), tt.wantHits)
 			}
-			if tt.mode == "503" && transport.AsError(err).RetryAfter != 3*time.Second {
-				t.Errorf("RetryAfter = %v, want the dependency's 3s", transport.AsError(err).RetryAfter)
+			if tt.mode == "503" && kitshop.AsError(err).RetryAfter != 3*time.Second {
+				t.Errorf("RetryAfter = %v, want the dependency's 3s", kitshop.AsError(err).RetryAfter)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -75,7 +76,7 @@ func (d *Dependency) retry(next endpoint.Endpoint) endpoint.Endpoint {
 // Otherwise it waits the backoff (or the failure's RetryAfter from a
 // 429/503, if longer) and tries again, unless the caller's context ended or
 // its deadline would leave the next attempt less than minAttemptBudget.
-// Every failure result is a dependency_unavailable *transport.Error whose
+// Every failure result is a dependency_unavailable *kitshop.Error whose
 // chain holds the last attempt's error.
 func (d *Dependency) callWithRetry(ctx context.Context, next endpoint.Endpoint, request any) (any, error) {
 	if err := ctx.Err(); err != nil {
@@ -113,7 +114,7 @@ func (d *Dependency) callWithRetry(ctx context.Context, next endpoint.Endpoint, 
 			return nil, d.gaveUp(err, fmt.Errorf("all %d attempts failed; last error: %w", attempt, err))
 		}
 		if refusal := d.allOpen(); refusal != nil { // a sleep would end in a refusal
-			return nil, transport.DependencyUnavailable(d.name, refusal.RetryAfter,
+			return nil, kitshop.DependencyUnavailable(d.name, refusal.RetryAfter,
 				fmt.Errorf("%d attempt(s) failed and left every instance's breaker open; last error: %w", attempt, err))
 		}
 		wait = max(wait, retryAfterOf(err))
@@ -131,22 +132,22 @@ func (d *Dependency) callWithRetry(ctx context.Context, next endpoint.Endpoint, 
 
 // gaveUp is the one failure result of an Endpoint: the typed 503, with the
 // last failure's own RetryAfter if it carried one.
-func (d *Dependency) gaveUp(last, cause error) *transport.Error {
+func (d *Dependency) gaveUp(last, cause error) *kitshop.Error {
 	retryAfter := retryAfterOf(last)
 	if retryAfter == 0 {
 		retryAfter = defaultRetryAfter
 	}
-	return transport.DependencyUnavailable(d.name, retryAfter, cause)
+	return kitshop.DependencyUnavailable(d.name, retryAfter, cause)
 }
 
-// retryAfterOf is the RetryAfter that a 429 or 503 *transport.Error carries,
+// retryAfterOf is the RetryAfter that a 429 or 503 *kitshop.Error carries,
 // or zero.
 func retryAfterOf(err error) time.Duration {
-	var e *transport.Error
+	var e *kitshop.Error
 	if err == nil || !errors.As(err, &e) {
 		return 0
 	}
-	if s := e.Status(); s != http.StatusTooManyRequests && s != http.StatusServiceUnavailable {
+	if s := transport.Status(err); s != http.StatusTooManyRequests && s != http.StatusServiceUnavailable {
 		return 0
 	}
 	return max(e.RetryAfter, 0)
