@@ -94,7 +94,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	)
 	var svc orderservice.Service = orders
 	svc = orderservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
-	svc = orderservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+	svc = orderservice.InstrumentingMiddleware(orderservice.NewMethodDuration(reg))(svc)
 
 	handler := orderservice.NewHTTPHandler(orderservice.NewEndpointSet(svc), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),

@@ -56,7 +56,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		// No request can still own a claim twice its time limit old.
 		productservice.WithStaleClaimAfter(2**common.requestTimeout))
 	svc = productservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
-	svc = productservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+	svc = productservice.InstrumentingMiddleware(productservice.NewMethodDuration(reg))(svc)
 
 	handler := productservice.NewHTTPHandler(productservice.NewEndpointSet(svc), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),

@@ -45,7 +45,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	reg := obs.NewRegistry()
 	var svc userservice.Service = userservice.NewService(userservice.NewCachedStore(store, *cacheSize))
 	svc = userservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
-	svc = userservice.InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+	svc = userservice.InstrumentingMiddleware(userservice.NewMethodDuration(reg))(svc)
 
 	handler := userservice.NewHTTPHandler(userservice.NewEndpointSet(svc), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),

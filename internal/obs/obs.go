@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/go-kit/kit/metrics"
@@ -54,15 +56,25 @@ func MethodDuration(reg prometheus.Registerer) metrics.Histogram {
 	return kitprometheus.NewHistogram(hv)
 }
 
-// Outcome names the result of a call for metrics and logs: "ok" or the code
-// of its error.
+// Outcome names the result of a call for metrics and logs: "ok", the code
+// of its error, or, for an error that is not the domain's (a client's call
+// that never got an answer), "canceled", "timeout" or "unreachable" (the
+// network refused or broke the call) before falling back to "internal".
 func Outcome(err error) string {
 	if err == nil {
 		return "ok"
 	}
 	var e *kitshop.Error
-	if errors.As(err, &e) {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &e):
 		return string(e.Code)
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return "unreachable"
 	}
 	return string(kitshop.CodeInternal)
 }
@@ -74,7 +86,7 @@ func LogCall(ctx context.Context, logger log.Logger, method string, begin time.T
 	outcome := Outcome(err)
 	line := append([]any{"method", method, "request_id", transport.RequestID(ctx), "outcome", outcome,
 		"took", time.Since(begin).String()}, kv...)
-	if err != nil && outcome == string(kitshop.CodeInternal) {
+	if err != nil && kitshop.ErrorCode(err) == kitshop.CodeInternal {
 		line = append(line, "err", err.Error())
 	}
 	_ = logger.Log(line...)

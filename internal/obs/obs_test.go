@@ -2,10 +2,14 @@ package obs
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +56,10 @@ func TestOutcome(t *testing.T) {
 		kitshop.NewError(kitshop.CodeNotFound, "x"):                              "not_found",
 		fmt.Errorf("wrap: %w", kitshop.NewError(kitshop.CodeAlreadyExists, "x")): "already_exists",
 		kitshop.Internal(errors.New("x")):                                        "internal",
+		fmt.Errorf("get: %w", context.DeadlineExceeded):                          "timeout",
+		context.Canceled: "canceled",
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}: "unreachable",
+		&url.Error{Op: "Get", URL: "http://u", Err: syscall.ECONNRESET}: "unreachable",
 	} {
 		if got := Outcome(err); got != want {
 			t.Errorf("Outcome(%v) = %q, want %q", err, got, want)

@@ -142,7 +142,7 @@ func BenchmarkHandler(b *testing.B) {
 		reg := obs.NewRegistry()
 		var svc Service = NewService(store)
 		svc = LoggingMiddleware(log.With(logger, "component", "service"))(svc)
-		svc = InstrumentingMiddleware(obs.MethodDuration(reg))(svc)
+		svc = InstrumentingMiddleware(NewMethodDuration(reg))(svc)
 		h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{
 			Logger:   log.With(logger, "component", "http"),
 			Metrics:  transport.NewHTTPMetrics(reg),

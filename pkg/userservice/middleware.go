@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Middleware decorates a Service.
@@ -42,8 +43,16 @@ func (mw loggingMiddleware) ListUsers(ctx context.Context, after string, limit i
 	return mw.next.ListUsers(ctx, after, limit)
 }
 
+// NewMethodDuration registers with reg and returns the histogram that
+// InstrumentingMiddleware observes: service_method_duration_seconds with
+// labels method and outcome ("ok" or the error's code). It is the only
+// histogram the middleware works with: one without those labels panics.
+func NewMethodDuration(reg prometheus.Registerer) metrics.Histogram {
+	return obs.MethodDuration(reg)
+}
+
 // InstrumentingMiddleware observes every call's duration in duration, with
-// labels method and outcome (see obs.MethodDuration).
+// labels method and outcome (see NewMethodDuration).
 func InstrumentingMiddleware(duration metrics.Histogram) Middleware {
 	return func(next Service) Service { return instrumentingMiddleware{duration, next} }
 }

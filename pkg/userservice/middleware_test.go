@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
@@ -77,7 +76,7 @@ func TestLoggingMiddlewareLogsInternalCause(t *testing.T) {
 func TestInstrumentingMiddleware(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	inner, _ := newTestService(t)
-	svc := InstrumentingMiddleware(obs.MethodDuration(reg))(inner)
+	svc := InstrumentingMiddleware(NewMethodDuration(reg))(inner)
 	ctx := context.Background()
 	if _, err := svc.CreateUser(ctx, validRequest("m@example.com")); err != nil {
 		t.Fatal(err)

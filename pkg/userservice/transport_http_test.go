@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kitshop/kitshop/internal/ids"
-	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 	"golang.org/x/crypto/bcrypt"
@@ -40,7 +39,7 @@ func newStack(t *testing.T) *stack {
 	st := &stack{store: store, accessLog: &logSink{}, serviceLg: &logSink{}, reg: prometheus.NewRegistry()}
 	var svc Service = inner
 	svc = LoggingMiddleware(log.NewJSONLogger(st.serviceLg))(svc)
-	svc = InstrumentingMiddleware(obs.MethodDuration(st.reg))(svc)
+	svc = InstrumentingMiddleware(NewMethodDuration(st.reg))(svc)
 	st.handler = NewHTTPHandler(NewEndpointSet(svc), transport.Ops{
 		Logger:  log.NewJSONLogger(st.accessLog),
 		Metrics: transport.NewHTTPMetrics(st.reg),
