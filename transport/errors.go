@@ -32,6 +32,7 @@ var codeStatus = map[kitshop.Code]int{
 	kitshop.CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
 	kitshop.CodeDependencyUnavailable: http.StatusServiceUnavailable,
 	kitshop.CodeTooManyRequests:       http.StatusTooManyRequests,
+	kitshop.CodeUnavailable:           http.StatusServiceUnavailable,
 	kitshop.CodeInternal:              http.StatusInternalServerError,
 }
 

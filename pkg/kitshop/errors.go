@@ -27,6 +27,7 @@ const (
 	CodeIdempotencyKeyReused  Code = "idempotency_key_reused"
 	CodeDependencyUnavailable Code = "dependency_unavailable"
 	CodeTooManyRequests       Code = "too_many_requests"
+	CodeUnavailable           Code = "unavailable"
 	CodeInternal              Code = "internal"
 )
 

@@ -176,14 +176,18 @@ func (o *Orders) replay(ctx context.Context, r Record, hash string) (Order, erro
 var errKeyFreed = errors.New("idempotency key freed")
 
 // stillResolving is the 503 for a key whose order is being finished or
-// undone.
+// undone (after a crash, by this service's own recovery). It is this
+// service's own state that is not settled yet, not a dependency that is
+// down, so it names no dependency: callers should not blame one.
 func stillResolving(wait time.Duration) error {
 	if wait < time.Second {
 		wait = time.Second
 	}
-	e := kitshop.DependencyUnavailable(DependencyProduct, wait, nil)
-	e.Message = "an earlier request with this idempotency key is still being resolved; retry later"
-	return e
+	return &kitshop.Error{
+		Code:       kitshop.CodeUnavailable,
+		Message:    "the order of an earlier request with this idempotency key is still being finished or undone; retry later",
+		RetryAfter: wait,
+	}
 }
 
 func (o *Orders) gatesOpen() error {
