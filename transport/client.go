@@ -34,11 +34,11 @@ func (d Direct) Endpoint(factory func(instance string) endpoint.Endpoint) endpoi
 	return factory(string(d))
 }
 
-// NewHTTPClient returns the http.Client every service-to-service call uses:
+// NewPooledHTTPClient returns the *http.Client every service-to-service call uses:
 // connections are kept alive and reused (enough idle ones per host for a
 // busy caller), dials and TLS handshakes are bounded. There is no overall
 // client timeout: each call's context carries its deadline.
-func NewHTTPClient() *http.Client {
+func NewPooledHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -48,15 +48,6 @@ func NewHTTPClient() *http.Client {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}}
-}
-
-// InstanceURL joins an instance base URL and a path.
-func InstanceURL(instance, path string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(instance, "/") + path)
-	if err != nil {
-		return nil, fmt.Errorf("instance %q: %w", instance, err)
-	}
-	return u, nil
 }
 
 // ParseInstances splits a comma-separated list of base URLs and checks each.
@@ -79,22 +70,8 @@ func ParseInstances(list string) ([]string, error) {
 	return out, nil
 }
 
-// RequestBuilder builds an outgoing request for a go-kit explicit client.
-// Body is marshalled as JSON when non-nil; headers are set as given.
-type RequestBuilder struct {
-	Method string
-	URL    *url.URL
-	Body   any
-	Header http.Header
-}
-
-// Build makes the *http.Request, carrying ctx's request ID.
-func (b RequestBuilder) Build(ctx context.Context) (*http.Request, error) {
-	return buildRequest(ctx, b.Method, b.URL.String(), b.Body, b.Header)
-}
-
-// buildRequest is Build with the URL as text, parsed once, by
-// http.NewRequestWithContext.
+// buildRequest makes an outgoing JSON request carrying ctx's request ID;
+// the URL is parsed once, by http.NewRequestWithContext.
 func buildRequest(ctx context.Context, method, target string, payload any, header http.Header) (*http.Request, error) {
 	var body io.Reader
 	if payload != nil {

@@ -36,16 +36,6 @@ func TestParseInstances(t *testing.T) {
 	}
 }
 
-func TestInstanceURL(t *testing.T) {
-	u, err := InstanceURL("http://a:1/", "/v1/users/x")
-	if err != nil || u.String() != "http://a:1/v1/users/x" {
-		t.Fatalf("InstanceURL: %v, %v", u, err)
-	}
-	if _, err := InstanceURL("http://a b", "/x"); err == nil {
-		t.Fatal("InstanceURL accepted a bad base")
-	}
-}
-
 func TestPropagateRequestID(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	ctx := WithRequestID(context.Background(), "rid-7")
@@ -180,7 +170,7 @@ func TestClientEndpointDirect(t *testing.T) {
 		_ = WriteJSON(w, 200, map[string]string{"path": r.URL.Path})
 	}))
 	defer srv.Close()
-	c := NewHTTPClient()
+	c := NewPooledHTTPClient()
 	defer c.CloseIdleConnections()
 	e := ClientEndpoint(Direct(srv.URL), c,
 		func(ctx context.Context, base string, request any) (*http.Request, error) {

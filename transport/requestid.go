@@ -10,6 +10,10 @@ import (
 // RequestIDHeader carries the request ID on every request and response.
 const RequestIDHeader = "X-Request-ID"
 
+// IdempotencyKeyHeader carries a client's idempotency key: a repeat of a
+// request with the same key gets the first answer and changes nothing more.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
 // requestIDHeaderKey is RequestIDHeader as http.Header stores it. Indexing the
 // header map with it is what Header.Get and Header.Set do after
 // canonicalising the name, which for this name costs an allocation per

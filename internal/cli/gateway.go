@@ -63,7 +63,7 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	client := transport.NewHTTPClient()
+	client := transport.NewPooledHTTPClient()
 	defer client.CloseIdleConnections()
 	handler, err := newGateway(cfg, client.Transport, logger, obs.NewRegistry())
 	if err != nil {

@@ -2,7 +2,7 @@ package cli
 
 // BenchmarkGateway proxies GET /v1/users/{id} in process: the gateway's
 // whole handler (access log, metrics, request ID, timeout, reverse proxy
-// over transport.NewHTTPClient's pool) in front of a loopback backend that
+// over transport.NewPooledHTTPClient's pool) in front of a loopback backend that
 // answers a user's JSON at once. The backend's cost is in every figure;
 // the difference between variants is the gateway's.
 //
@@ -29,7 +29,7 @@ func BenchmarkGateway(b *testing.B) {
 		_, _ = w.Write(user)
 	}))
 	defer backend.Close()
-	client := transport.NewHTTPClient()
+	client := transport.NewPooledHTTPClient()
 	defer client.CloseIdleConnections()
 	h, err := newGateway(gatewayConfig{users: []string{backend.URL}, products: []string{backend.URL}, orders: []string{backend.URL},
 		requestTimeout: 5 * time.Second}, client.Transport, log.NewLogfmtLogger(io.Discard), prometheus.NewRegistry())

@@ -73,7 +73,7 @@ func startGateway(t *testing.T, cfg gatewayConfig) *httptest.Server {
 	if cfg.requestTimeout == 0 {
 		cfg.requestTimeout = 5 * time.Second
 	}
-	client := transport.NewHTTPClient()
+	client := transport.NewPooledHTTPClient()
 	h, err := newGateway(cfg, client.Transport, log.NewNopLogger(), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

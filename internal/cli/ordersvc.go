@@ -82,7 +82,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	defer store.Close()
 	reg.MustRegister(newUnresolvedOrders(store.CountUnresolved))
 
-	httpClient := transport.NewHTTPClient()
+	httpClient := transport.NewPooledHTTPClient()
 	orders := orderservice.NewService(store,
 		userservice.NewHTTPClient(userDep, httpClient),
 		productservice.NewHTTPClient(productDep, httpClient),

@@ -90,7 +90,7 @@ func wirePostOrders(name, addr string, userIDs, productIDs []string, want int, p
 
 // resilientGetUser is the call ordersvc makes to usersvc, made here the
 // same way: userservice.NewHTTPClient over a resilience.Dependency with
-// the default settings and transport.NewHTTPClient, shared by all workers
+// the default settings and transport.NewPooledHTTPClient, shared by all workers
 // as ordersvc shares it among its requests; each call carries a request ID
 // and a deadline as an inbound request's context would.
 func resilientGetUser(name, baseURL string, users []userservice.User, pids func() []int) (target, func(), error) {
@@ -98,7 +98,7 @@ func resilientGetUser(name, baseURL string, users []userservice.User, pids func(
 	if err != nil {
 		return target{}, nil, err
 	}
-	httpClient := transport.NewHTTPClient()
+	httpClient := transport.NewPooledHTTPClient()
 	client := userservice.NewHTTPClient(dep, httpClient)
 	t := target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
 		rid := fmt.Sprintf("loadbench-%d", w)

@@ -52,7 +52,7 @@ func BenchmarkTransport(b *testing.B) {
 		body := []byte(`{"user_id":"usr_01jd3k5x0r8f3m4c8q9w2e7t6y","items":[{"product_id":"prd_01jd3k5x0r8f3m4c8q9w2e7t6y","quantity":2}]}`)
 		r, _ := http.NewRequest(http.MethodPost, "/v1/orders", nil)
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set(IdempotencyKeyHeader, "checkout-42")
+		r.Header.Set(transport.IdempotencyKeyHeader, "checkout-42")
 		b.ReportAllocs()
 		for b.Loop() {
 			r.Body = io.NopCloser(bytes.NewReader(body))

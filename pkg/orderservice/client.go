@@ -15,7 +15,7 @@ import (
 // back typed: errors.Is(err, ErrInsufficientStock). httpClient may be nil.
 func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
 	if httpClient == nil {
-		httpClient = transport.NewHTTPClient()
+		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
 		CreateOrderEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateOrderCall, decodeOrderResponse),
@@ -31,7 +31,7 @@ func encodeCreateOrderCall(ctx context.Context, base string, request any) (*http
 	}
 	var h http.Header
 	if req.IdempotencyKey != "" {
-		h = http.Header{IdempotencyKeyHeader: {req.IdempotencyKey}}
+		h = http.Header{transport.IdempotencyKeyHeader: {req.IdempotencyKey}}
 	}
 	return transport.NewRequest(ctx, http.MethodPost, base, "/v1/orders", nil, req, h)
 }

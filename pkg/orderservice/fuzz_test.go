@@ -24,7 +24,7 @@ func FuzzDecodeCreateOrderRequest(f *testing.F) {
 		if contentType != "" {
 			r.Header.Set("Content-Type", contentType)
 		}
-		r.Header.Set(IdempotencyKeyHeader, key)
+		r.Header.Set(transport.IdempotencyKeyHeader, key)
 		got, err := decodeCreateOrderRequest(r.Context(), r)
 		if err != nil {
 			var e *kitshop.Error
@@ -40,7 +40,7 @@ func FuzzDecodeCreateOrderRequest(f *testing.F) {
 		if !ok {
 			t.Fatalf("decoded %T", got)
 		}
-		if req.IdempotencyKey != r.Header.Get(IdempotencyKeyHeader) {
+		if req.IdempotencyKey != r.Header.Get(transport.IdempotencyKeyHeader) {
 			t.Fatalf("key %q lost", key)
 		}
 	})

@@ -8,9 +8,6 @@ import (
 	"github.com/kitshop/kitshop/transport"
 )
 
-// IdempotencyKeyHeader carries a client's idempotency key.
-const IdempotencyKeyHeader = "Idempotency-Key"
-
 // NewHTTPHandler serves the order service's HTTP API over the endpoints of
 // set, plus /healthz, /readyz and /metrics from ops:
 //
@@ -31,7 +28,7 @@ func decodeCreateOrderRequest(_ context.Context, r *http.Request) (any, error) {
 	if err := transport.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	req.IdempotencyKey = r.Header.Get(IdempotencyKeyHeader)
+	req.IdempotencyKey = r.Header.Get(transport.IdempotencyKeyHeader)
 	return req, nil
 }
 

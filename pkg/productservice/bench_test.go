@@ -50,7 +50,7 @@ func BenchmarkTransport(b *testing.B) {
 	post := func(b *testing.B, target, body string, decode func(context.Context, *http.Request) (any, error)) {
 		r, _ := http.NewRequest(http.MethodPost, target, nil)
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set(IdempotencyKeyHeader, "order:ord_01jd3k5x0r8f3m4c8q9w2e7t6y")
+		r.Header.Set(transport.IdempotencyKeyHeader, "order:ord_01jd3k5x0r8f3m4c8q9w2e7t6y")
 		data := []byte(body)
 		b.ReportAllocs()
 		for b.Loop() {

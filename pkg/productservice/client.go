@@ -17,10 +17,10 @@ import (
 // retried Reserve never takes stock twice. Remote errors come back as the
 // same typed errors: a 409 insufficient_stock satisfies
 // errors.Is(err, ErrInsufficientStock). httpClient may be nil for
-// transport.NewHTTPClient().
+// transport.NewPooledHTTPClient().
 func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
 	if httpClient == nil {
-		httpClient = transport.NewHTTPClient()
+		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
 		CreateProductEndpoint:      transport.ClientEndpoint(instances, httpClient, encodeCreateProductCall, decodeProductResponse),
@@ -64,7 +64,7 @@ func encodeReserveCall(ctx context.Context, base string, request any) (*http.Req
 	}
 	header := http.Header{}
 	if req.IdempotencyKey != "" {
-		header.Set(IdempotencyKeyHeader, req.IdempotencyKey)
+		header.Set(transport.IdempotencyKeyHeader, req.IdempotencyKey)
 	}
 	return transport.NewRequest(ctx, http.MethodPost, base, "/v1/reservations", nil, req, header)
 }

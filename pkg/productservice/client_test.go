@@ -28,7 +28,7 @@ func TestHTTPClientSendsIdempotencyKeyAndRequestID(t *testing.T) {
 	var keys, requestIDs []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		keys = append(keys, r.Header.Get(IdempotencyKeyHeader))
+		keys = append(keys, r.Header.Get(transport.IdempotencyKeyHeader))
 		requestIDs = append(requestIDs, r.Header.Get(transport.RequestIDHeader))
 		mu.Unlock()
 		handler.ServeHTTP(w, r)

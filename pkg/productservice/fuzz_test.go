@@ -85,7 +85,7 @@ func FuzzDecodeCreateProduct(f *testing.F) {
 func FuzzDecodeReserve(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType, key string, body []byte) {
 		r := newBodyRequest("/v1/reservations", contentType, body)
-		r.Header[IdempotencyKeyHeader] = []string{key}
+		r.Header[transport.IdempotencyKeyHeader] = []string{key}
 		got, err := decodeReserveRequest(context.Background(), r)
 		if err != nil {
 			wantDecodeError(t, err, contentType, len(body))
@@ -97,7 +97,7 @@ func FuzzDecodeReserve(f *testing.F) {
 		}
 		wantValidOr400(t, validateReserve(req))
 		r2 := newBodyRequest("/v1/reservations", "application/json; charset=utf-8", mustJSON(t, req))
-		r2.Header[IdempotencyKeyHeader] = []string{key}
+		r2.Header[transport.IdempotencyKeyHeader] = []string{key}
 		again, err := decodeReserveRequest(context.Background(), r2)
 		if err != nil || !reflect.DeepEqual(again, req) {
 			t.Fatalf("round trip of %+v = %+v, %v", req, again, err)

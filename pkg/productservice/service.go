@@ -145,9 +145,6 @@ const (
 	MaxReferenceLength   = 200 // bytes of an order_id or product_id
 )
 
-// IdempotencyKeyHeader carries ReserveRequest.IdempotencyKey.
-const IdempotencyKeyHeader = "Idempotency-Key"
-
 // Defaults of the options.
 const (
 	DefaultReservationTTL = 30 * time.Second

@@ -74,7 +74,7 @@ func decodeReserveRequest(_ context.Context, r *http.Request) (any, error) {
 	if err := transport.DecodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	req.IdempotencyKey = r.Header.Get(IdempotencyKeyHeader)
+	req.IdempotencyKey = r.Header.Get(transport.IdempotencyKeyHeader)
 	return req, nil
 }
 

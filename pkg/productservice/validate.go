@@ -31,9 +31,9 @@ func validateCreateProduct(req CreateProductRequest) error {
 func validateReserve(req ReserveRequest) error {
 	switch {
 	case req.IdempotencyKey == "":
-		return kitshop.InvalidArgument(IdempotencyKeyHeader, "header is required")
+		return kitshop.InvalidArgument(idempotencyKeyField, "header is required")
 	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return kitshop.InvalidArgument(IdempotencyKeyHeader, "must be at most %d bytes", MaxIdempotencyKeyLen)
+		return kitshop.InvalidArgument(idempotencyKeyField, "must be at most %d bytes", MaxIdempotencyKeyLen)
 	case strings.TrimSpace(req.OrderID) == "":
 		return kitshop.InvalidArgument("order_id", "is required")
 	case len(req.OrderID) > MaxReferenceLength:
@@ -61,3 +61,7 @@ func validateReserve(req ReserveRequest) error {
 	}
 	return nil
 }
+
+// idempotencyKeyField names the idempotency key in errors, as callers send
+// it (the Idempotency-Key header).
+const idempotencyKeyField = "Idempotency-Key"

@@ -15,10 +15,10 @@ import (
 // transport.Direct("http://host:port") gives a bare client. Remote errors
 // come back as the same typed errors: a 404 satisfies
 // errors.Is(err, ErrNotFound). httpClient may be nil for
-// transport.NewHTTPClient().
+// transport.NewPooledHTTPClient().
 func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
 	if httpClient == nil {
-		httpClient = transport.NewHTTPClient()
+		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
 		CreateUserEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateUserCall, decodeUserResponse),
