@@ -9,7 +9,7 @@
 //   - transport_http.go: the HTTP JSON server; client.go: the HTTP client,
 //     which returns a Service, so other programs use the user service as a
 //     library;
-//   - logging.go, instrumenting.go: typed service middleware.
+//   - middleware.go: typed logging and instrumenting service middleware.
 package userservice
 
 import (
