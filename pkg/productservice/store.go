@@ -40,7 +40,9 @@ type Store interface {
 	// item of r (all or none), fills in the current unit prices, stores r
 	// and records the outcome under claim. Business errors
 	// (ErrInsufficientStock, ErrUnknownProduct) are recorded as the
-	// outcome too, and replayed by later claims. If claim was taken over
+	// outcome too, and replayed by later claims. Amounts that do not fit
+	// in int64 (a line's quantity times its price, or the total) are an
+	// invalid_argument naming the field, and nothing is done. If claim was taken over
 	// meanwhile nothing is done and the error is ErrRequestInProgress.
 	Reserve(ctx context.Context, claim Claim, r Reservation, now time.Time) (Reservation, error)
 	// DropClaim deletes claim if it is still in progress and still ours,

@@ -2,6 +2,7 @@ package productservice
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -26,6 +27,8 @@ func validateCreateProduct(req CreateProductRequest) error {
 		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:
 		return transport.InvalidArgument("price_cents", "must be greater than 0")
+	case req.PriceCents > MaxPriceCents:
+		return transport.InvalidArgument("price_cents", "must be at most %d", MaxPriceCents)
 	case req.Stock < 0:
 		return transport.InvalidArgument("stock", "must be 0 or more")
 	}
@@ -65,6 +68,23 @@ func validateReserve(req ReserveRequest) error {
 			return transport.InvalidArgument(field+".product_id", "repeats items[%d]: list each product once", first)
 		}
 		seen[it.ProductID] = i
+	}
+	return nil
+}
+
+// checkAmounts refuses a priced reservation whose line amounts or total do
+// not fit in int64, naming the line's quantity or the items.
+func checkAmounts(items []ReservedItem) error {
+	var sum uint64
+	for i, it := range items {
+		hi, line := bits.Mul64(uint64(it.Quantity), uint64(it.UnitPriceCents))
+		if hi != 0 || line > 1<<63-1 {
+			return transport.InvalidArgument(fmt.Sprintf("items[%d].quantity", i),
+				"%d at %d cents each is more than an order can total", it.Quantity, it.UnitPriceCents)
+		}
+		if sum += line; sum > 1<<63-1 {
+			return transport.InvalidArgument("items", "the order's total is more than an order can total")
+		}
 	}
 	return nil
 }
