@@ -16,6 +16,8 @@ type Record struct {
 	ErrorCode      string
 	ErrorMessage   string
 	UpdatedAt      time.Time
+	// Attempts counts the recovery passes that failed to settle it.
+	Attempts int
 }
 
 // ErrKeyTaken is what Store.CreatePending returns when another order holds
@@ -50,8 +52,13 @@ type Store interface {
 	// of userID or of everyone when userID is "".
 	ListConfirmed(ctx context.Context, userID, after string, limit int) ([]Order, error)
 	// ListUnresolved returns up to limit orders the recovery loop must look
-	// at: cancelling ones, and pending ones not updated since before.
-	ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error)
+	// at: cancelling ones, and pending ones not updated since before, that
+	// are not postponed past now; those due longest ago first.
+	ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]Record, error)
+	// Postpone keeps the recovery loop off an order it failed to settle
+	// until retryAt, and counts the attempt; ErrStateChanged if the order
+	// is no longer in status.
+	Postpone(ctx context.Context, id, status string, retryAt time.Time) error
 	// CountUnresolved counts the orders not yet decided: pending ones (in
 	// flight, or orphaned by a crash) and cancelling ones.
 	CountUnresolved(ctx context.Context) (Unresolved, error)

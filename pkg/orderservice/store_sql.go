@@ -77,7 +77,7 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 }
 
 const recordColumns = `id, user_id, status, total_cents, COALESCE(idempotency_key, ''), request_hash,
-	reservation_id, error_code, error_message, created_at, updated_at`
+	reservation_id, error_code, error_message, created_at, updated_at, attempts`
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id string) (Record, error) {
@@ -195,10 +195,11 @@ func (s *SQLStore) ListConfirmed(ctx context.Context, userID, after string, limi
 }
 
 // ListUnresolved implements Store.
-func (s *SQLStore) ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error) {
+func (s *SQLStore) ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]Record, error) {
 	records, err := s.list(ctx, `SELECT `+recordColumns+` FROM orders
-		WHERE status = ? OR (status = ? AND updated_at < ?) ORDER BY updated_at LIMIT ?`,
-		StatusCancelling, StatusPending, before.UnixMicro(), limit)
+		WHERE (status = ? OR (status = ? AND updated_at < ?)) AND retry_at <= ?
+		ORDER BY retry_at, updated_at LIMIT ?`,
+		StatusCancelling, StatusPending, before.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +211,21 @@ func (s *SQLStore) ListUnresolved(ctx context.Context, before time.Time, limit i
 		return nil, err
 	}
 	return records, nil
+}
+
+// Postpone implements Store.
+func (s *SQLStore) Postpone(ctx context.Context, id, status string, retryAt time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE orders SET attempts = attempts + 1, retry_at = ?
+		WHERE id = ? AND status = ?`), retryAt.UnixMicro(), id, status)
+	if err != nil {
+		return internalf("postpone order: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return internalf("postpone order: %w", err)
+	} else if n == 0 {
+		return ErrStateChanged
+	}
+	return nil
 }
 
 // CountUnresolved implements Store.
@@ -306,7 +322,7 @@ func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var created, updated int64
 	if err := row.Scan(&r.ID, &r.UserID, &r.Status, &r.TotalCents, &r.IdempotencyKey, &r.RequestHash,
-		&r.ReservationID, &r.ErrorCode, &r.ErrorMessage, &created, &updated); err != nil {
+		&r.ReservationID, &r.ErrorCode, &r.ErrorMessage, &created, &updated, &r.Attempts); err != nil {
 		return Record{}, err
 	}
 	r.CreatedAt = time.UnixMicro(created).UTC()
