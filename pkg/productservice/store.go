@@ -63,6 +63,14 @@ type Store interface {
 	// than after, in ID order, only those with status unless it is "".
 	ListReservations(ctx context.Context, status, after string, limit int) ([]Reservation, error)
 
+	// PurgeSettled deletes what only idempotency needs, once it has been
+	// settled since before: idempotency records (completed, or claimed and
+	// abandoned), then released and expired reservations that no record
+	// refers to, in batches of at most batch rows, each its own short
+	// transaction. Products and held or confirmed reservations are never
+	// touched.
+	PurgeSettled(ctx context.Context, before time.Time, batch int) (Purged, error)
+
 	// Ping checks that the store answers, for readiness.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -83,4 +91,10 @@ type Claim struct {
 	Completed   bool
 	Reservation Reservation
 	Err         error
+}
+
+// Purged counts what a PurgeSettled deleted.
+type Purged struct {
+	IdempotencyKeys int
+	Reservations    int
 }
