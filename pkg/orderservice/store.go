@@ -62,6 +62,11 @@ type Store interface {
 	// CountUnresolved counts the orders not yet decided: pending ones (in
 	// flight, or orphaned by a crash) and cancelling ones.
 	CountUnresolved(ctx context.Context) (Unresolved, error)
+	// Purge deletes rejected and cancelled orders last changed before
+	// before, and clears the idempotency keys of confirmed orders settled
+	// before it, in batches of at most batch orders, each its own short
+	// transaction. Confirmed orders and unresolved ones are never deleted.
+	Purge(ctx context.Context, before time.Time, batch int) (Purged, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -79,3 +84,9 @@ type Unresolved struct {
 // ErrStateChanged means a conditional state change found the order in
 // another state than the one it starts from.
 var ErrStateChanged = errors.New("order state changed concurrently")
+
+// Purged counts what a Purge did.
+type Purged struct {
+	Orders int // rejected and cancelled orders deleted
+	Keys   int // idempotency keys of confirmed orders cleared
+}

@@ -51,6 +51,7 @@ func testOrderStore(t *testing.T, newURL orderStoreURL) {
 		{"CountUnresolved", testOrderCountUnresolved},
 		{"ConcurrentSameKey", testOrderConcurrentSameKey},
 		{"ConcurrentResolvers", testOrderConcurrentResolvers},
+		{"Purge", testOrderPurge},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newURL(t)) })
 	}

@@ -28,7 +28,13 @@ type SQLStore struct {
 	// prepared holds the order path's statements by query text, prepared
 	// when the store opened (store_sql_prepared.go); read-only since.
 	prepared sqldb.Prepared
+	// now stamps state changes (updated_at); time.Now but in tests.
+	now func() time.Time
 }
+
+// SetClock makes the store stamp state changes with now instead of
+// time.Now, for tests; call it before the store is used.
+func (s *SQLStore) SetClock(now func() time.Time) { s.now = now }
 
 // OpenStore opens (creating and migrating as needed) the database at url.
 func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
@@ -41,7 +47,7 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("order store: prepare: %w", err)
 	}
-	return &SQLStore{db: db, prepared: prepared}, nil
+	return &SQLStore{db: db, prepared: prepared, now: time.Now}, nil
 }
 
 func internalf(format string, err error) error {
@@ -146,7 +152,7 @@ func (s *SQLStore) Cancel(ctx context.Context, id string) error {
 
 // transition runs UPDATE orders SET <set>, updated_at WHERE id AND status IN from.
 func (s *SQLStore) transition(ctx context.Context, tx *sql.Tx, id string, from []string, set string, args ...any) error {
-	args = append(args, time.Now().UnixMicro(), id)
+	args = append(args, s.now().UnixMicro(), id)
 	for _, f := range from {
 		args = append(args, f)
 	}
