@@ -15,8 +15,9 @@ import (
 	"github.com/kitshop/kitshop/transport/resilience"
 )
 
-// RunOrderService runs the order service until ctx ends: its HTTP API, and
-// the recovery loop that finishes or undoes orders left half done. Calls
+// RunOrderService runs the order service until ctx ends: its HTTP API, the
+// recovery loop that finishes or undoes orders left half done, and the
+// purger of settled orders' idempotency records. Calls
 // to the user and product services go through resilient clients (retry
 // with backoff, per-instance circuit breakers, per-attempt timeouts).
 func RunOrderService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -32,8 +33,13 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	minRequests := fl.Int("breaker-min-requests", "BREAKER_MIN_REQUESTS", 20, "requests counted before the failure ratio applies")
 	probes := fl.Int("breaker-half-open-probes", "BREAKER_HALF_OPEN_PROBES", 1, "requests a half-open breaker lets through")
 	recoveryEvery := fl.Duration("recovery-interval", "RECOVERY_INTERVAL", time.Second, "how often half-done orders are finished or undone")
+	idemTTL := fl.Duration("idempotency-ttl", "IDEMPOTENCY_TTL", orderservice.DefaultIdempotencyTTL,
+		"how long an idempotency key, and a rejected or cancelled order, is kept after it settled")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *idemTTL <= 0 {
+		return fmt.Errorf("-idempotency-ttl (IDEMPOTENCY_TTL) must be positive, got %v", *idemTTL)
 	}
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
@@ -110,9 +116,16 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		defer close(recoveryDone)
 		orders.RunRecovery(recoveryCtx, *recoveryEvery)
 	}()
+	purgerDone := make(chan struct{})
+	go func() {
+		defer close(purgerDone)
+		orderservice.RunPurger(recoveryCtx, store, *idemTTL, orderservice.PurgeInterval(*idemTTL), time.Now,
+			log.With(logger, "component", "purger"))
+	}()
 	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
 	stopRecovery()
 	<-recoveryDone
+	<-purgerDone
 	return err
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -13,17 +14,22 @@ import (
 )
 
 // RunProductService runs the product service until ctx ends, then shuts it
-// down gracefully: the HTTP server drains, the expiry sweeper stops, and
-// only then is the database closed. Configuration comes from args, then
-// getenv; logs go to stdout. It returns an error, one line, for bad
+// down gracefully: the HTTP server drains, the expiry sweeper and the purger
+// stop, and only then is the database closed. Configuration comes from
+// args, then getenv; logs go to stdout. It returns an error, one line, for bad
 // configuration or a failed start.
 func RunProductService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fl := NewFlags("productsvc", getenv, stdout)
 	common := commonFlags(fl, ":8082", "productsvc")
 	ttl := fl.Duration("reservation-ttl", "RESERVATION_TTL", productservice.DefaultReservationTTL,
 		"how long a reservation is held before it expires")
+	idemTTL := fl.Duration("idempotency-ttl", "IDEMPOTENCY_TTL", productservice.DefaultIdempotencyTTL,
+		"how long an idempotency record (and an ended reservation) is kept after it settled")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *idemTTL <= 0 {
+		return fmt.Errorf("-idempotency-ttl (IDEMPOTENCY_TTL) must be positive, got %v", *idemTTL)
 	}
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
@@ -43,6 +49,10 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	sweeper.Go(func() {
 		productservice.RunExpirySweeper(sweepCtx, store, productservice.SweepInterval(*ttl), time.Now,
 			log.With(logger, "component", "sweeper"))
+	})
+	sweeper.Go(func() {
+		productservice.RunPurger(sweepCtx, store, *idemTTL, productservice.PurgeInterval(*idemTTL), time.Now,
+			log.With(logger, "component", "purger"))
 	})
 	// Deferred after store.Close, so it runs first: the store outlives it.
 	defer func() {

@@ -67,7 +67,7 @@ type shopChild struct {
 // children (read through getenv, so an in-process caller can set them; the
 // rest of the environment is inherited as usual). The addresses, databases
 // and service URLs are not among them: the shop sets those with flags.
-var shopSettings = []string{"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "BREAKER_OPEN_TIMEOUT", "RESERVATION_TTL"}
+var shopSettings = []string{"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "BREAKER_OPEN_TIMEOUT", "RESERVATION_TTL", "IDEMPOTENCY_TTL"}
 
 func runShop(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts shopOptions) error {
 	fl := NewFlags("shop", getenv, stdout)

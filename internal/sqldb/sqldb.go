@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,6 +80,10 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 }
 
 func openSQLite(path string) (*DB, error) {
+	path, synchronous, err := sqliteParams(path)
+	if err != nil {
+		return nil, err
+	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("sqlite: create directory: %w", err)
@@ -87,9 +92,10 @@ func openSQLite(path string) (*DB, error) {
 	// WAL lets readers run beside the one writer; busy_timeout makes a
 	// writer wait for the lock instead of failing; _txlock=immediate takes
 	// the write lock at BEGIN, so two read-then-write transactions can never
-	// deadlock on a lock upgrade.
+	// deadlock on a lock upgrade. synchronous is FULL unless the URL says
+	// otherwise (see sqliteParams).
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(" + synchronous + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -102,6 +108,38 @@ func openSQLite(path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return &DB{DB: sqlDB, Dialect: SQLite}, nil
+}
+
+// sqliteParams splits "PATH?synchronous=normal" into the path and the
+// synchronous pragma. The default, FULL, syncs the WAL at every commit: an
+// answered write survives a power loss. NORMAL syncs only at checkpoints,
+// faster but the last commits before a power loss can be lost (never the
+// database's consistency). Any other parameter is an error.
+func sqliteParams(pathAndQuery string) (path, synchronous string, err error) {
+	path, query, _ := strings.Cut(pathAndQuery, "?")
+	if path == "" {
+		return "", "", errors.New("database url: sqlite: needs a file path, e.g. sqlite:./data/users.db")
+	}
+	params, err := neturl.ParseQuery(query)
+	if err != nil {
+		return "", "", fmt.Errorf("database url: sqlite: parameters: %w", err)
+	}
+	synchronous = "FULL"
+	for name, values := range params {
+		if name != "synchronous" {
+			return "", "", fmt.Errorf("database url: sqlite: unknown parameter %q (only synchronous=full|normal)", name)
+		}
+		if len(values) != 1 {
+			return "", "", errors.New("database url: sqlite: synchronous given more than once")
+		}
+		switch v := strings.ToUpper(values[0]); v {
+		case "FULL", "NORMAL":
+			synchronous = v
+		default:
+			return "", "", fmt.Errorf("database url: sqlite: synchronous=%q: want full (the default) or normal", values[0])
+		}
+	}
+	return path, synchronous, nil
 }
 
 // Rebind rewrites the ? placeholders of query for the DB's dialect.

@@ -289,19 +289,19 @@ func linesToItems(lines []OrderLine) []OrderItem {
 	return items
 }
 
-// total sums the items' prices, refusing a total that overflows int64.
-func total(items []OrderItem) (int64, bool) {
+// total sums the items' prices, refusing amounts that overflow int64 with
+// an invalid_argument naming the line's quantity or the items.
+func total(items []OrderItem) (int64, error) {
 	var sum uint64
-	for _, it := range items {
+	for i, it := range items {
 		hi, lo := bits.Mul64(uint64(it.Quantity), uint64(it.UnitPriceCents))
 		if hi != 0 || lo > 1<<63-1 {
-			return 0, false
+			return 0, kitshop.InvalidArgument("items["+strconv.Itoa(i)+"].quantity",
+				"%d at %d cents each is more than an order can total", it.Quantity, it.UnitPriceCents)
 		}
-		var carry uint64
-		sum, carry = bits.Add64(sum, lo, 0)
-		if carry != 0 || sum > 1<<63-1 {
-			return 0, false
+		if sum += lo; sum > 1<<63-1 {
+			return 0, kitshop.InvalidArgument("items", "the order's total is more than an order can total")
 		}
 	}
-	return int64(sum), true
+	return int64(sum), nil
 }

@@ -3,13 +3,36 @@ package orderservice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/productservice"
 )
 
 // recoveryBatch bounds the orders one Recover pass looks at.
 const recoveryBatch = 100
+
+// An order a pass fails to settle is postponed by retryBase, doubled at
+// every failed attempt up to retryMax: an order that can never be settled
+// costs a few calls an hour instead of three a second, and stays out of
+// the batch while the orders behind it are settled.
+const (
+	retryBase = time.Second
+	retryMax  = 5 * time.Minute
+)
+
+// retryDelay is how long to leave an order alone after its attempts-th
+// failed attempt (1 for the first).
+func retryDelay(attempts int) time.Duration {
+	if attempts < 1 {
+		attempts = 1
+	}
+	if attempts > 20 {
+		return retryMax
+	}
+	return min(retryBase<<(attempts-1), retryMax)
+}
 
 // Recover finishes or undoes the orders that were left half done: pending
 // orders nobody has advanced for the orphan age (their request died with a
@@ -17,12 +40,14 @@ const recoveryBatch = 100
 // repeat; cancelling orders (a request failed after it may have reserved
 // stock) have their reservation released. It returns how many orders it
 // settled. A dependency that is down stops nothing: those orders wait for
-// the next pass.
+// the next pass. An order that fails to settle is postponed (retryDelay),
+// so that orders which cannot be settled never hold up the others.
 func (o *Orders) Recover(ctx context.Context) (int, error) {
 	if err := o.gatesOpen(); err != nil {
 		return 0, nil // nothing can progress while a dependency is known down
 	}
-	records, err := o.store.ListUnresolved(ctx, o.now().Add(-o.orphanAge), recoveryBatch)
+	now := o.now()
+	records, err := o.store.ListUnresolved(ctx, now.Add(-o.orphanAge), now, recoveryBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -31,13 +56,34 @@ func (o *Orders) Recover(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := o.resolve(ctx, r); err != nil {
-			_ = o.logger.Log("msg", "order not resolved yet", "order_id", r.ID, "status", r.Status, "err", err)
-			continue
+		err := o.resolve(ctx, r)
+		switch {
+		case err == nil:
+			settled++
+		case errors.Is(err, ErrRequestInProgress) || ctx.Err() != nil:
+			// Someone here is at it, or we are stopping: not its failure.
+		default:
+			o.postpone(ctx, r, err)
 		}
-		settled++
 	}
 	return settled, ctx.Err()
+}
+
+// postpone puts an order the recovery loop failed to settle back by its
+// retry delay, with one log line.
+func (o *Orders) postpone(ctx context.Context, r Record, cause error) {
+	delay := retryDelay(r.Attempts + 1)
+	wctx, cancel := detach(ctx)
+	defer cancel()
+	err := o.store.Postpone(wctx, r.ID, r.Status, o.now().Add(delay))
+	if errors.Is(err, ErrStateChanged) {
+		return // settled meanwhile by someone else
+	}
+	if err != nil {
+		cause = fmt.Errorf("%w (and postponing it: %v)", cause, err)
+	}
+	_ = o.logger.Log("msg", "order not resolved yet", "order_id", r.ID, "status", r.Status,
+		"attempts", r.Attempts+1, "retry_in", delay, "err", cause)
 }
 
 // RunRecovery runs Recover at once and then every interval until ctx ends.
@@ -89,7 +135,8 @@ func (o *Orders) resolve(ctx context.Context, r Record) error {
 func (o *Orders) undo(ctx context.Context, r Record) error {
 	rsv, err := o.products.Reserve(ctx, o.reserveRequest(r))
 	switch {
-	case errors.Is(err, productservice.ErrUnknownProduct), errors.Is(err, productservice.ErrInsufficientStock):
+	case errors.Is(err, productservice.ErrUnknownProduct), errors.Is(err, productservice.ErrInsufficientStock),
+		isInvalidArgument(err):
 		return o.store.Cancel(ctx, r.ID) // nothing is held
 	case err != nil:
 		return err
@@ -106,5 +153,13 @@ func (o *Orders) undo(ctx context.Context, r Record) error {
 }
 
 func isBusinessRefusal(err error) bool {
-	return errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrUnknownProduct) || errors.Is(err, ErrInsufficientStock)
+	return errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrUnknownProduct) || errors.Is(err, ErrInsufficientStock) ||
+		isInvalidArgument(err)
+}
+
+// isInvalidArgument tells a refusal of the request itself (at the product
+// service: amounts that overflow), which no retry can change.
+func isInvalidArgument(err error) bool {
+	var e *kitshop.Error
+	return errors.As(err, &e) && e.Code == kitshop.CodeInvalidArgument
 }

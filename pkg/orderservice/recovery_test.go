@@ -172,6 +172,10 @@ func TestRecoveryWaitsWhileDependencyDown(t *testing.T) {
 	}
 	s.checkStock(p) // still held, and counted as held
 	s.faults.set(func(f *faultyProducts) { f.failReserve = false })
+	if n, _ := s.orders.Recover(ctx); n != 0 {
+		t.Fatalf("recovered %d orders before their retry delay", n)
+	}
+	s.clock.Advance(time.Second) // the first retry delay
 	if n, _ := s.orders.Recover(ctx); n != 1 {
 		t.Fatalf("recovered %d orders after healing, want 1", n)
 	}

@@ -36,10 +36,21 @@ func (o *Orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, e
 
 	rsv, err := o.products.Reserve(ctx, o.reserveRequest(r))
 	if err != nil {
-		if errors.Is(err, productservice.ErrUnknownProduct) || errors.Is(err, productservice.ErrInsufficientStock) {
+		if errors.Is(err, productservice.ErrUnknownProduct) || errors.Is(err, productservice.ErrInsufficientStock) ||
+			isInvalidArgument(err) {
+			// Refused, nothing taken; an invalid_argument names a field of
+			// the order (its lines are the reservation's, in order).
 			return o.reject(ctx, r, kitshop.AsError(err))
 		}
 		return o.fail(ctx, r, true, "", unavailable(DependencyProduct, err), resuming)
+	}
+	if _, _, err := priced(rsv); err != nil {
+		// An order whose total cannot be computed is never confirmed: its
+		// stock goes back and the order is refused.
+		if rerr := o.products.ReleaseReservation(ctx, rsv.ID); rerr != nil && !errors.Is(rerr, productservice.ErrNotFound) {
+			return o.fail(ctx, r, true, rsv.ID, unavailable(DependencyProduct, rerr), resuming)
+		}
+		return o.reject(ctx, r, kitshop.AsError(err))
 	}
 
 	if _, err := o.products.ConfirmReservation(ctx, rsv.ID); err != nil {
@@ -69,13 +80,11 @@ func (o *Orders) reserveRequest(r Record) productservice.ReserveRequest {
 // complete records a confirmed reservation's order as confirmed, priced as
 // the product service priced the reservation.
 func (o *Orders) complete(ctx context.Context, r Record, rsv productservice.Reservation) (Order, error) {
-	items := make([]OrderItem, len(rsv.Items))
-	for i, it := range rsv.Items {
-		items[i] = OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: it.UnitPriceCents}
-	}
-	sum, ok := total(items)
-	if !ok {
-		return Order{}, kitshop.Internal(errors.New("order total overflows int64"))
+	items, sum, err := priced(rsv)
+	if err != nil {
+		// Only a reservation confirmed before its total was checked gets
+		// here; the recovery loop postpones it, it never confirms it.
+		return Order{}, kitshop.Internal(err)
 	}
 	wctx, cancel := detach(ctx)
 	defer cancel()
@@ -88,6 +97,18 @@ func (o *Orders) complete(ctx context.Context, r Record, rsv productservice.Rese
 	order := r.Order
 	order.Items, order.TotalCents, order.Status = items, sum, StatusConfirmed
 	return order, nil
+}
+
+// priced returns a reservation's lines as order items, with their total;
+// amounts that do not fit in int64 are an invalid_argument naming the
+// field.
+func priced(rsv productservice.Reservation) ([]OrderItem, int64, error) {
+	items := make([]OrderItem, len(rsv.Items))
+	for i, it := range rsv.Items {
+		items[i] = OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: it.UnitPriceCents}
+	}
+	sum, err := total(items)
+	return items, sum, err
 }
 
 // settled reads back an order another resolver finished first.

@@ -25,8 +25,11 @@ type shop struct {
 	users    userservice.Service
 	products productservice.Service
 	faults   *faultyProducts
-	userDown atomic.Bool
-	clock    *clock
+	// productStore is the product service's store, to put in what the
+	// service itself would refuse (prices from before they were bounded).
+	productStore productservice.Store
+	userDown     atomic.Bool
+	clock        *clock
 }
 
 type clock struct {
@@ -55,7 +58,7 @@ func newShop(t *testing.T) *shop {
 	}
 	t.Cleanup(func() { userStore.Close(); productStore.Close(); orderStore.Close() })
 
-	s := &shop{t: t, store: orderStore, clock: &clock{now: time.Now()}}
+	s := &shop{t: t, store: orderStore, productStore: productStore, clock: &clock{now: time.Now()}}
 	s.users = userservice.NewService(userStore, userservice.WithBcryptCost(bcrypt.MinCost))
 	s.products = productservice.NewService(productStore)
 	s.faults = &faultyProducts{Service: s.products}
@@ -86,6 +89,8 @@ type faultyProducts struct {
 	loseReserve  bool // reserve, then fail
 	loseConfirm  bool // confirm, then fail
 	failRelease  bool
+	overprice    bool                      // price every reserved line at the int64 maximum
+	poison       func(orderID string) bool // reserve fails for these orders
 	reserveCalls int
 }
 
@@ -94,7 +99,10 @@ var errLost = errors.New("connection reset by peer")
 func (f *faultyProducts) Reserve(ctx context.Context, req productservice.ReserveRequest) (productservice.Reservation, error) {
 	f.mu.Lock()
 	f.reserveCalls++
-	fail, lose := f.failReserve, f.loseReserve
+	fail, lose, overprice := f.failReserve, f.loseReserve, f.overprice
+	if f.poison != nil && f.poison(req.OrderID) {
+		fail = true
+	}
 	f.mu.Unlock()
 	if fail {
 		return productservice.Reservation{}, errLost
@@ -102,6 +110,11 @@ func (f *faultyProducts) Reserve(ctx context.Context, req productservice.Reserve
 	r, err := f.Service.Reserve(ctx, req)
 	if lose && err == nil {
 		return productservice.Reservation{}, errLost
+	}
+	if overprice && err == nil {
+		for i := range r.Items {
+			r.Items[i].UnitPriceCents = 1<<63 - 1
+		}
 	}
 	return r, err
 }

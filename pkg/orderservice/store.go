@@ -16,6 +16,8 @@ type Record struct {
 	ErrorCode      string
 	ErrorMessage   string
 	UpdatedAt      time.Time
+	// Attempts counts the recovery passes that failed to settle it.
+	Attempts int
 }
 
 // ErrKeyTaken is what Store.CreatePending returns when another order holds
@@ -50,11 +52,21 @@ type Store interface {
 	// of userID or of everyone when userID is "".
 	ListConfirmed(ctx context.Context, userID, after string, limit int) ([]Order, error)
 	// ListUnresolved returns up to limit orders the recovery loop must look
-	// at: cancelling ones, and pending ones not updated since before.
-	ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error)
+	// at: cancelling ones, and pending ones not updated since before, that
+	// are not postponed past now; those due longest ago first.
+	ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]Record, error)
+	// Postpone keeps the recovery loop off an order it failed to settle
+	// until retryAt, and counts the attempt; ErrStateChanged if the order
+	// is no longer in status.
+	Postpone(ctx context.Context, id, status string, retryAt time.Time) error
 	// CountUnresolved counts the orders not yet decided: pending ones (in
 	// flight, or orphaned by a crash) and cancelling ones.
 	CountUnresolved(ctx context.Context) (Unresolved, error)
+	// Purge deletes rejected and cancelled orders last changed before
+	// before, and clears the idempotency keys of confirmed orders settled
+	// before it, in batches of at most batch orders, each its own short
+	// transaction. Confirmed orders and unresolved ones are never deleted.
+	Purge(ctx context.Context, before time.Time, batch int) (Purged, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -72,3 +84,9 @@ type Unresolved struct {
 // ErrStateChanged means a conditional state change found the order in
 // another state than the one it starts from.
 var ErrStateChanged = errors.New("order state changed concurrently")
+
+// Purged counts what a Purge did.
+type Purged struct {
+	Orders int // rejected and cancelled orders deleted
+	Keys   int // idempotency keys of confirmed orders cleared
+}

@@ -51,6 +51,7 @@ func testOrderStore(t *testing.T, newURL orderStoreURL) {
 		{"CountUnresolved", testOrderCountUnresolved},
 		{"ConcurrentSameKey", testOrderConcurrentSameKey},
 		{"ConcurrentResolvers", testOrderConcurrentResolvers},
+		{"Purge", testOrderPurge},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newURL(t)) })
 	}
@@ -274,12 +275,29 @@ func testOrderLists(t *testing.T, url string) {
 			t.Fatalf("ListConfirmed(%q) = %v, want %v", user, got, slices.Sorted(slices.Values(want)))
 		}
 	}
-	unresolved, err := s.ListUnresolved(ctx, storeT0.Add(time.Second), 100)
+	unresolved, err := s.ListUnresolved(ctx, storeT0.Add(time.Second), storeT0, 100)
 	if err != nil || len(unresolved) != 2 {
 		t.Fatalf("ListUnresolved = %d records, %v; want the 2 pending", len(unresolved), err)
 	}
-	if unresolved, err := s.ListUnresolved(ctx, storeT0, 100); err != nil || len(unresolved) != 0 {
+	if unresolved, err := s.ListUnresolved(ctx, storeT0, storeT0, 100); err != nil || len(unresolved) != 0 {
 		t.Fatalf("ListUnresolved before they were made = %d records, %v", len(unresolved), err)
+	}
+
+	// A postponed order is left out until it is due, then comes after
+	// those never postponed, with its attempt counted.
+	later := storeT0.Add(time.Minute)
+	if err := s.Postpone(ctx, unresolved[0].ID, orderservice.StatusPending, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Postpone(ctx, unresolved[0].ID, orderservice.StatusCancelling, later); !errors.Is(err, orderservice.ErrStateChanged) {
+		t.Fatalf("Postpone from the wrong status = %v, want ErrStateChanged", err)
+	}
+	if due, err := s.ListUnresolved(ctx, storeT0.Add(time.Second), storeT0, 100); err != nil || len(due) != 1 || due[0].ID != unresolved[1].ID {
+		t.Fatalf("ListUnresolved while one is postponed = %+v, %v; want only %s", due, err, unresolved[1].ID)
+	}
+	due, err := s.ListUnresolved(ctx, storeT0.Add(time.Second), later, 100)
+	if err != nil || len(due) != 2 || due[1].ID != unresolved[0].ID || due[1].Attempts != 1 {
+		t.Fatalf("ListUnresolved once it is due = %+v, %v; want %s last with 1 attempt", due, err, unresolved[0].ID)
 	}
 }
 

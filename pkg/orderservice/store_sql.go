@@ -28,7 +28,13 @@ type SQLStore struct {
 	// prepared holds the order path's statements by query text, prepared
 	// when the store opened (store_sql_prepared.go); read-only since.
 	prepared sqldb.Prepared
+	// now stamps state changes (updated_at); time.Now but in tests.
+	now func() time.Time
 }
+
+// SetClock makes the store stamp state changes with now instead of
+// time.Now, for tests; call it before the store is used.
+func (s *SQLStore) SetClock(now func() time.Time) { s.now = now }
 
 // OpenStore opens (creating and migrating as needed) the database at url.
 func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
@@ -41,7 +47,7 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("order store: prepare: %w", err)
 	}
-	return &SQLStore{db: db, prepared: prepared}, nil
+	return &SQLStore{db: db, prepared: prepared, now: time.Now}, nil
 }
 
 func internalf(format string, err error) error {
@@ -77,7 +83,7 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 }
 
 const recordColumns = `id, user_id, status, total_cents, COALESCE(idempotency_key, ''), request_hash,
-	reservation_id, error_code, error_message, created_at, updated_at`
+	reservation_id, error_code, error_message, created_at, updated_at, attempts`
 
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id string) (Record, error) {
@@ -146,7 +152,7 @@ func (s *SQLStore) Cancel(ctx context.Context, id string) error {
 
 // transition runs UPDATE orders SET <set>, updated_at WHERE id AND status IN from.
 func (s *SQLStore) transition(ctx context.Context, tx *sql.Tx, id string, from []string, set string, args ...any) error {
-	args = append(args, time.Now().UnixMicro(), id)
+	args = append(args, s.now().UnixMicro(), id)
 	for _, f := range from {
 		args = append(args, f)
 	}
@@ -195,10 +201,11 @@ func (s *SQLStore) ListConfirmed(ctx context.Context, userID, after string, limi
 }
 
 // ListUnresolved implements Store.
-func (s *SQLStore) ListUnresolved(ctx context.Context, before time.Time, limit int) ([]Record, error) {
+func (s *SQLStore) ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]Record, error) {
 	records, err := s.list(ctx, `SELECT `+recordColumns+` FROM orders
-		WHERE status = ? OR (status = ? AND updated_at < ?) ORDER BY updated_at LIMIT ?`,
-		StatusCancelling, StatusPending, before.UnixMicro(), limit)
+		WHERE (status = ? OR (status = ? AND updated_at < ?)) AND retry_at <= ?
+		ORDER BY retry_at, updated_at LIMIT ?`,
+		StatusCancelling, StatusPending, before.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +217,21 @@ func (s *SQLStore) ListUnresolved(ctx context.Context, before time.Time, limit i
 		return nil, err
 	}
 	return records, nil
+}
+
+// Postpone implements Store.
+func (s *SQLStore) Postpone(ctx context.Context, id, status string, retryAt time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE orders SET attempts = attempts + 1, retry_at = ?
+		WHERE id = ? AND status = ?`), retryAt.UnixMicro(), id, status)
+	if err != nil {
+		return internalf("postpone order: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return internalf("postpone order: %w", err)
+	} else if n == 0 {
+		return ErrStateChanged
+	}
+	return nil
 }
 
 // CountUnresolved implements Store.
@@ -306,7 +328,7 @@ func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var created, updated int64
 	if err := row.Scan(&r.ID, &r.UserID, &r.Status, &r.TotalCents, &r.IdempotencyKey, &r.RequestHash,
-		&r.ReservationID, &r.ErrorCode, &r.ErrorMessage, &created, &updated); err != nil {
+		&r.ReservationID, &r.ErrorCode, &r.ErrorMessage, &created, &updated, &r.Attempts); err != nil {
 		return Record{}, err
 	}
 	r.CreatedAt = time.UnixMicro(created).UTC()

@@ -33,7 +33,7 @@ import (
 
 // Service manages products and stock reservations.
 type Service interface {
-	// CreateProduct validates and stores a product (price_cents > 0,
+	// CreateProduct validates and stores a product (price_cents 1..MaxPriceCents,
 	// stock >= 0).
 	CreateProduct(ctx context.Context, req CreateProductRequest) (Product, error)
 	// GetProduct returns the product with id, or ErrNotFound.
@@ -49,7 +49,9 @@ type Service interface {
 	// or the same error) and takes no more stock; the same key with other
 	// contents is ErrIdempotencyKeyReused; the same key while the first
 	// call is still running is ErrRequestInProgress. Errors:
-	// ErrInsufficientStock (naming the product), ErrUnknownProduct.
+	// ErrInsufficientStock (naming the product), ErrUnknownProduct, and an
+	// invalid_argument naming the field when a line's amount or the total
+	// would not fit in int64 (then no stock is taken).
 	Reserve(ctx context.Context, req ReserveRequest) (Reservation, error)
 	// ConfirmReservation makes a held reservation permanent (idempotent:
 	// confirming a confirmed one returns it). A released or expired one is
@@ -143,6 +145,9 @@ const (
 	MaxReservationItems  = 100 // lines of one reservation
 	MaxIdempotencyKeyLen = 200 // bytes
 	MaxReferenceLength   = 200 // bytes of an order_id or product_id
+	// MaxPriceCents bounds a product's price so that no order total can
+	// overflow: 100 lines of 1,000,000 at this price stay far below int64.
+	MaxPriceCents = 10_000_000_000
 )
 
 // Defaults of the options.
@@ -222,7 +227,8 @@ func (s *service) ListProducts(ctx context.Context, after string, limit int) ([]
 // Reserve runs in two phases so that a request in flight is visible to its
 // repeats: it claims the idempotency key (its own short transaction), then
 // takes the stock and records the outcome in one transaction. A claim whose
-// work failed for an internal reason is dropped, so a retry can proceed.
+// work failed for any reason but a recorded business refusal is dropped, so
+// a retry can proceed.
 func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation, error) {
 	if err := validateReserve(req); err != nil {
 		return Reservation{}, err
@@ -246,8 +252,10 @@ func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 		r.Items[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	r, err = s.store.Reserve(ctx, claim, r, now)
-	if err != nil && kitshop.AsError(err).Code == kitshop.CodeInternal {
-		// The caller's context may be what failed: drop the claim anyway.
+	if _, recorded := recordableError(err); err != nil && !recorded {
+		// Not an outcome to replay (an internal error, or amounts that do
+		// not fit): drop the claim so that a retry runs again. The
+		// caller's context may be what failed: drop it anyway.
 		dropCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if dropErr := s.store.DropClaim(dropCtx, claim); dropErr != nil {

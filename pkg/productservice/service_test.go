@@ -52,6 +52,8 @@ func TestValidation(t *testing.T) {
 		{"name invalid utf-8", createWith(func(r *CreateProductRequest) { r.Name = "a\xffb" }), "name: must be valid UTF-8"},
 		{"price zero", createWith(func(r *CreateProductRequest) { r.PriceCents = 0 }), "price_cents: must be greater than 0"},
 		{"price negative", createWith(func(r *CreateProductRequest) { r.PriceCents = -5 }), "price_cents: must be greater than 0"},
+		{"price above the bound", createWith(func(r *CreateProductRequest) { r.PriceCents = MaxPriceCents + 1 }), "price_cents: must be at most 10000000000"},
+		{"price at int64's end", createWith(func(r *CreateProductRequest) { r.PriceCents = 1<<63 - 1 }), "price_cents: must be at most 10000000000"},
 		{"stock negative", createWith(func(r *CreateProductRequest) { r.Stock = -1 }), "stock: must be 0 or more"},
 		{"key missing", reserveWith(func(r *ReserveRequest) { r.IdempotencyKey = "" }), "Idempotency-Key: header is required"},
 		{"key too long", reserveWith(func(r *ReserveRequest) { r.IdempotencyKey = strings.Repeat("k", 201) }), "Idempotency-Key: must be at most 200 bytes"},

@@ -40,7 +40,9 @@ type Store interface {
 	// item of r (all or none), fills in the current unit prices, stores r
 	// and records the outcome under claim. Business errors
 	// (ErrInsufficientStock, ErrUnknownProduct) are recorded as the
-	// outcome too, and replayed by later claims. If claim was taken over
+	// outcome too, and replayed by later claims. Amounts that do not fit
+	// in int64 (a line's quantity times its price, or the total) are an
+	// invalid_argument naming the field, and nothing is done. If claim was taken over
 	// meanwhile nothing is done and the error is ErrRequestInProgress.
 	Reserve(ctx context.Context, claim Claim, r Reservation, now time.Time) (Reservation, error)
 	// DropClaim deletes claim if it is still in progress and still ours,
@@ -60,6 +62,14 @@ type Store interface {
 	// ListReservations returns up to limit reservations with IDs greater
 	// than after, in ID order, only those with status unless it is "".
 	ListReservations(ctx context.Context, status, after string, limit int) ([]Reservation, error)
+
+	// PurgeSettled deletes what only idempotency needs, once it has been
+	// settled since before: idempotency records (completed, or claimed and
+	// abandoned), then released and expired reservations that no record
+	// refers to, in batches of at most batch rows, each its own short
+	// transaction. Products and held or confirmed reservations are never
+	// touched.
+	PurgeSettled(ctx context.Context, before time.Time, batch int) (Purged, error)
 
 	// Ping checks that the store answers, for readiness.
 	Ping(ctx context.Context) error
@@ -81,4 +91,10 @@ type Claim struct {
 	Completed   bool
 	Reservation Reservation
 	Err         error
+}
+
+// Purged counts what a PurgeSettled deleted.
+type Purged struct {
+	IdempotencyKeys int
+	Reservations    int
 }

@@ -39,6 +39,11 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 			}
 			out.Items[i].UnitPriceCents = price
 		}
+		// Products stored before prices were bounded may price an order
+		// past int64: refuse it, and this transaction takes no stock.
+		if err := checkAmounts(out.Items); err != nil {
+			return err
+		}
 		if err := s.insertReservation(ctx, tx, out, now); err != nil {
 			return err
 		}

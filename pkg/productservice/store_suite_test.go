@@ -34,6 +34,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentSameKey", testConcurrentSameKey},
 		{"ConcurrentRelease", testConcurrentRelease},
 		{"ConcurrentConfirmReleaseExpire", testConcurrentConfirmReleaseExpire},
+		{"Purge", testStorePurge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

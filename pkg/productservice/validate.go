@@ -2,6 +2,7 @@ package productservice
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +20,8 @@ func validateCreateProduct(req CreateProductRequest) error {
 		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:
 		return kitshop.InvalidArgument("price_cents", "must be greater than 0")
+	case req.PriceCents > MaxPriceCents:
+		return kitshop.InvalidArgument("price_cents", "must be at most %d", MaxPriceCents)
 	case req.Stock < 0:
 		return kitshop.InvalidArgument("stock", "must be 0 or more")
 	}
@@ -65,3 +68,20 @@ func validateReserve(req ReserveRequest) error {
 // idempotencyKeyField names the idempotency key in errors, as callers send
 // it (the Idempotency-Key header).
 const idempotencyKeyField = "Idempotency-Key"
+
+// checkAmounts refuses a priced reservation whose line amounts or total do
+// not fit in int64, naming the line's quantity or the items.
+func checkAmounts(items []ReservedItem) error {
+	var sum uint64
+	for i, it := range items {
+		hi, line := bits.Mul64(uint64(it.Quantity), uint64(it.UnitPriceCents))
+		if hi != 0 || line > 1<<63-1 {
+			return kitshop.InvalidArgument(fmt.Sprintf("items[%d].quantity", i),
+				"%d at %d cents each is more than an order can total", it.Quantity, it.UnitPriceCents)
+		}
+		if sum += line; sum > 1<<63-1 {
+			return kitshop.InvalidArgument("items", "the order's total is more than an order can total")
+		}
+	}
+	return nil
+}
