@@ -1,6 +1,8 @@
 package resilience
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +60,11 @@ func TestSettingsDefaults(t *testing.T) {
 		BackoffMax: time.Second, BreakerOpenTimeout: 5 * time.Second, BreakerWindow: 10 * time.Second,
 		ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20, HalfOpenProbes: 1,
 	}
-	s.Logger, want.Logger = nil, nil
-	if s != want {
+	if s.IsFailure == nil || !slices.Equal(s.Schemes, []string{"http", "https"}) {
+		t.Fatalf("IsFailure set: %v, Schemes %v", s.IsFailure != nil, s.Schemes)
+	}
+	s.Logger, s.IsFailure, s.Schemes = nil, nil, nil
+	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults = %+v\nwant       %+v", s, want)
 	}
 }

@@ -96,7 +96,7 @@ func (d *Dependency) callWithRetry(ctx context.Context, next endpoint.Endpoint, 
 		if isPermanent {
 			err = permanent.Err
 		}
-		if !transport.IsFailure(err) {
+		if !d.isFailure(err) {
 			return nil, err
 		}
 		if isPermanent {

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 // timeout gives each attempt the deadline min(CallTimeout, caller's
@@ -31,7 +29,7 @@ func (d *Dependency) timeout(next endpoint.Endpoint) endpoint.Endpoint {
 		// here means the own timer fired.
 		timedOut := attemptCtx.Err() == context.DeadlineExceeded
 		cancel()
-		if err != nil && timedOut && transport.IsFailure(err) {
+		if err != nil && timedOut && d.s.IsFailure(err) {
 			d.metrics.timeout()
 			err = &timeoutError{limit: limit, err: err}
 		}
