@@ -71,6 +71,19 @@ func (d *Dependency) onStateChange(in *instance, from, to gobreaker.State) {
 	)
 }
 
+// Breaker is the circuit breaker middleware of one of d's instances, with
+// the caller-cancellation guard (callerDone) inside it: next is that
+// instance's attempt, timeout included. Every Breaker of one instance
+// shares its breaker. It panics if instance is not one of d's.
+func (d *Dependency) Breaker(instance string) endpoint.Middleware {
+	for _, in := range d.instances {
+		if in.url == instance {
+			return endpoint.Chain(breaker(in), callerDone)
+		}
+	}
+	panic("resilience: dependency " + d.name + " has no instance " + instance)
+}
+
 // breaker is the per-instance circuit breaker middleware: go-kit's Gobreaker
 // around in's breaker. It returns gobreaker.ErrOpenState and
 // gobreaker.ErrTooManyRequests unchanged, for the balancer to skip the

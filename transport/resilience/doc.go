@@ -29,6 +29,13 @@
 //	func (d *Dependency) Name() string
 //	func (d *Dependency) Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint
 //	func (d *Dependency) Available() error
+//
+//	// The layers of Endpoint, as go-kit middleware sharing d's breakers,
+//	// settings and metrics, for another composition (see chain.go):
+//	func (d *Dependency) Retry() endpoint.Middleware
+//	func (d *Dependency) Balance(perInstance func(instance string) endpoint.Endpoint) endpoint.Endpoint
+//	func (d *Dependency) Breaker(instance string) endpoint.Middleware
+//	func (d *Dependency) Timeout() endpoint.Middleware
 //	func (d *Dependency) States() map[string]string
 //
 // A Dependency is one named downstream service ("user", "product") with one

@@ -8,7 +8,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 )
 
-// timeout gives each attempt the deadline min(CallTimeout, caller's
+// Timeout is the per-attempt middleware of d: it gives each attempt the deadline min(CallTimeout, caller's
 // deadline). When the caller's deadline is the sooner one, the caller's
 // context already carries the attempt's deadline and is passed on as it is,
 // which saves a context and a timer; otherwise the attempt gets its own.
@@ -17,6 +17,8 @@ import (
 // returned as a *timeoutError (which matches context.DeadlineExceeded) and
 // counted in dependency_timeouts_total. Expiry of the caller's deadline is
 // not counted: it is the caller's budget, not the dependency, that ran out.
+func (d *Dependency) Timeout() endpoint.Middleware { return d.timeout }
+
 func (d *Dependency) timeout(next endpoint.Endpoint) endpoint.Endpoint {
 	limit := d.s.CallTimeout
 	return func(ctx context.Context, request any) (any, error) {
