@@ -9,8 +9,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/pkg/orderservice"
-	"github.com/kitshop/kitshop/pkg/productservice"
-	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
 )
@@ -90,9 +88,8 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 
 	httpClient := transport.NewPooledHTTPClient()
 	orders := orderservice.NewService(store,
-		userservice.NewHTTPClient(userDep, httpClient),
-		productservice.NewHTTPClient(productDep, httpClient),
-		orderservice.WithGates(userDep, productDep),
+		orderservice.NewUsersClient(userDep, httpClient),
+		orderservice.NewProductsClient(productDep, httpClient),
 		// No request outlives REQUEST_TIMEOUT, nor its bookkeeping the
 		// cleanup budget: an order older than both is abandoned.
 		orderservice.WithOrphanAge(*common.requestTimeout+time.Second),

@@ -38,9 +38,18 @@ type Orders struct {
 type Option func(*Orders)
 
 // WithGates makes CreateOrder answer at once, before any other work, while
-// a gate says its dependency is unavailable.
+// a gate says its dependency is unavailable. It replaces the gates that
+// NewService takes from clients that are Gates themselves (NewUsersClient,
+// NewProductsClient); a nil gate leaves that one as it was.
 func WithGates(users, products Gate) Option {
-	return func(o *Orders) { o.userGate, o.prodGate = users, products }
+	return func(o *Orders) {
+		if users != nil {
+			o.userGate = users
+		}
+		if products != nil {
+			o.prodGate = products
+		}
+	}
 }
 
 // WithOrphanAge sets how long a pending order may go without progress
@@ -56,10 +65,14 @@ func WithClock(now func() time.Time) Option { return func(o *Orders) { o.now = n
 func WithLogger(l log.Logger) Option { return func(o *Orders) { o.logger = l } }
 
 // NewService returns the order service over store, calling users and
-// products.
+// products. A client that is also a Gate (as NewUsersClient's and
+// NewProductsClient's are) is its dependency's gate: CreateOrder answers
+// 503 before any other work while it is closed.
 func NewService(store Store, users Users, products Products, opts ...Option) *Orders {
 	o := &Orders{store: store, users: users, products: products, now: time.Now,
 		orphanAge: 6 * time.Second, logger: log.NewNopLogger()}
+	o.userGate, _ = users.(Gate)
+	o.prodGate, _ = products.(Gate)
 	for _, opt := range opts {
 		opt(o)
 	}

@@ -29,9 +29,16 @@ type balancer struct {
 	rr       lb.Balancer
 }
 
-// balance returns the balancing endpoint over attempts, which are index-
-// aligned with d.instances.
-func (d *Dependency) balance(attempts []endpoint.Endpoint) endpoint.Endpoint {
+// Balance returns the balancing endpoint over d's instances: one attempt
+// goes to one instance in round robin, skipping those whose Breaker
+// refuses, and answers dependency_unavailable when all refuse. perInstance
+// builds each instance's endpoint, which should begin with d.Breaker(instance);
+// it is called once per instance, now.
+func (d *Dependency) Balance(perInstance func(instance string) endpoint.Endpoint) endpoint.Endpoint {
+	attempts := make([]endpoint.Endpoint, len(d.instances))
+	for i, in := range d.instances {
+		attempts[i] = perInstance(in.url)
+	}
 	b := &balancer{d: d, attempts: attempts}
 	starts := make(sd.FixedEndpointer, len(attempts))
 	for i := range attempts {

@@ -7,12 +7,10 @@ import (
 	"github.com/go-kit/kit/circuitbreaker"
 	"github.com/go-kit/kit/endpoint"
 	"github.com/sony/gobreaker"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
 // newBreaker builds the breaker of one instance. Only failures in the sense
-// of transport.IsFailure count against it; business errors and attempts cut
+// of Settings.IsFailure count against it; business errors and attempts cut
 // short by the caller's own context count as successes (gobreaker v1 has no
 // "ignore" outcome; see callerDone for the one consequence).
 func (d *Dependency) newBreaker(in *instance) *gobreaker.CircuitBreaker {
@@ -27,7 +25,7 @@ func (d *Dependency) newBreaker(in *instance) *gobreaker.CircuitBreaker {
 				(c.Requests >= s.MinRequests &&
 					float64(c.TotalFailures) >= s.FailureRatio*float64(c.Requests))
 		},
-		IsSuccessful: in.isSuccessful,
+		IsSuccessful: func(err error) bool { return err == nil || in.isSuccessful(err, d.isFailure) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			d.onStateChange(in, from, to)
 		},
@@ -36,14 +34,14 @@ func (d *Dependency) newBreaker(in *instance) *gobreaker.CircuitBreaker {
 
 // isSuccessful tells the breaker whether an attempt's outcome speaks well of
 // the instance, and remembers the last failure for the state-change log.
-func (in *instance) isSuccessful(err error) bool {
+func (in *instance) isSuccessful(err error, isFailure func(error) bool) bool {
 	if err == nil {
 		return true
 	}
 	if _, ok := err.(*callerDoneError); ok {
 		return true
 	}
-	if !transport.IsFailure(err) {
+	if !isFailure(err) {
 		return true
 	}
 	failure := err // a copy, so that err itself does not escape on the happy path
@@ -78,6 +76,19 @@ func (d *Dependency) onStateChange(in *instance, from, to gobreaker.State) {
 		kv = append(kv, "last_error", last)
 	}
 	_ = d.s.Logger.Log(kv...)
+}
+
+// Breaker is the circuit breaker middleware of one of d's instances, with
+// the caller-cancellation guard (callerDone) inside it: next is that
+// instance's attempt, timeout included. Every Breaker of one instance
+// shares its breaker. It panics if instance is not one of d's.
+func (d *Dependency) Breaker(instance string) endpoint.Middleware {
+	for _, in := range d.instances {
+		if in.url == instance {
+			return endpoint.Chain(breaker(in), callerDone)
+		}
+	}
+	panic("resilience: dependency " + d.name + " has no instance " + instance)
 }
 
 // breaker is the per-instance circuit breaker middleware: go-kit's Gobreaker

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/sony/gobreaker"
 )
 
@@ -268,5 +270,35 @@ func TestBreakerLogsEachStateChange(t *testing.T) {
 	}
 	if strings.Contains(lines[2], "last_error") {
 		t.Errorf("recovery line %q carries a stale last_error", lines[2])
+	}
+}
+
+// An error the classifier calls a result never counts against a breaker,
+// whatever its shape; one it calls a failure does.
+func TestClassifierDecidesWhatTrips(t *testing.T) {
+	errResult, errFailure := errors.New("result"), errors.New("failure")
+	d := newDep(t, Settings{
+		MaxAttempts: 1, ConsecutiveFailures: 1, BreakerOpenTimeout: time.Hour,
+		IsFailure: func(err error) bool { return errors.Is(err, errFailure) },
+	}, instA)
+	var next error
+	call := d.Endpoint(func(string) endpoint.Endpoint {
+		return func(context.Context, any) (any, error) { return nil, next }
+	})
+	next = errResult
+	for range 5 {
+		if _, err := call(context.Background(), nil); err != errResult {
+			t.Fatalf("err = %v, want the result as it is", err)
+		}
+	}
+	if err := d.Available(); err != nil {
+		t.Fatalf("results opened the breaker: %v", err)
+	}
+	next = errFailure
+	if _, err := call(context.Background(), nil); !errors.Is(err, errFailure) || kitshop.AsError(err).Code != kitshop.CodeDependencyUnavailable {
+		t.Fatalf("err = %v, want dependency_unavailable wrapping the failure", err)
+	}
+	if d.Available() == nil {
+		t.Fatal("a failure did not open the breaker")
 	}
 }

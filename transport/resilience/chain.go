@@ -44,18 +44,17 @@ import (
 //   - the timeout is innermost so that every attempt, and only the attempt,
 //     gets a fresh CallTimeout: backoff waits and other attempts do not eat
 //     into it.
+//
+// The layers are exported as go-kit middleware of d (Retry, Balance,
+// Breaker, Timeout), sharing d's breakers, settings and metrics, for a
+// caller that needs another composition; Endpoint is the one the shop uses.
 func (d *Dependency) Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint {
-	attempts := make([]endpoint.Endpoint, len(d.instances))
-	for i, in := range d.instances {
-		bare := factory(in.url)
+	timeout := d.Timeout()
+	return d.Retry()(d.Balance(func(instance string) endpoint.Endpoint {
+		bare := factory(instance)
 		if bare == nil {
-			panic("resilience: endpoint factory returned nil for " + d.name + " instance " + in.url)
+			panic("resilience: endpoint factory returned nil for " + d.name + " instance " + instance)
 		}
-		attempts[i] = endpoint.Chain(
-			breaker(in),
-			callerDone,
-			d.timeout,
-		)(bare)
-	}
-	return d.retry(d.balance(attempts))
+		return endpoint.Chain(d.Breaker(instance), timeout)(bare)
+	}))
 }

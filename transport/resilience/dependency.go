@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/pkg/kitshop"
+	"github.com/kitshop/kitshop/transport"
 	"github.com/sony/gobreaker"
 )
 
@@ -49,6 +52,18 @@ type Settings struct {
 	// it closes after that many successes in a row and reopens on any
 	// failure. Default 1.
 	HalfOpenProbes uint32
+	// IsFailure classifies the error of one attempt: true for a failure
+	// (the callee is unwell: the attempt is retried and counts against the
+	// instance's breaker), false for a business result, which is returned
+	// as it is, never retried and never counted. It is called only with
+	// non-nil errors and must be safe for concurrent use. Default
+	// transport.IsFailure: transport errors, timeouts, 5xx and 429 answers
+	// are failures, other 4xx answers results. A gRPC client, or any
+	// endpoint of the caller's own, brings its own classifier here.
+	IsFailure func(error) bool
+	// Schemes are the URL schemes an instance may have. Default http and
+	// https.
+	Schemes []string
 	// Logger gets one line per breaker state change. It must be safe for
 	// concurrent use. Nil discards.
 	Logger log.Logger
@@ -68,6 +83,12 @@ func (s Settings) withDefaults() Settings {
 	setDefault(&s.FailureRatio, 0.5)
 	setDefault(&s.MinRequests, 20)
 	setDefault(&s.HalfOpenProbes, 1)
+	if s.IsFailure == nil {
+		s.IsFailure = transport.IsFailure
+	}
+	if s.Schemes == nil {
+		s.Schemes = []string{"http", "https"}
+	}
 	if s.Logger == nil {
 		s.Logger = log.NewNopLogger()
 	}
@@ -120,8 +141,8 @@ type instance struct {
 	lastFailure atomic.Pointer[error]
 }
 
-// NewDependency validates the instances (absolute http or https base URLs,
-// no query or fragment, no duplicates) and settings, and returns a
+// NewDependency validates the instances (absolute base URLs with one of
+// Settings.Schemes, no query or fragment, no duplicates) and settings, and returns a
 // Dependency whose breakers are all closed and whose metrics, if any, are
 // present at zero.
 func NewDependency(name string, instances []string, s Settings) (*Dependency, error) {
@@ -138,7 +159,7 @@ func NewDependency(name string, instances []string, s Settings) (*Dependency, er
 	d := &Dependency{name: name, s: s, epoch: time.Now()}
 	seen := make(map[string]bool, len(instances))
 	for _, raw := range instances {
-		if err := validateInstance(raw); err != nil {
+		if err := validateInstance(raw, s.Schemes); err != nil {
 			return nil, fmt.Errorf("resilience: dependency %q: %w", name, err)
 		}
 		if seen[raw] {
@@ -153,20 +174,30 @@ func NewDependency(name string, instances []string, s Settings) (*Dependency, er
 	return d, nil
 }
 
-func validateInstance(raw string) error {
+func validateInstance(raw string, schemes []string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("instance %q: %w", raw, err)
 	}
 	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("instance %q: scheme must be http or https", raw)
+	case !slices.Contains(schemes, u.Scheme):
+		return fmt.Errorf("instance %q: scheme must be one of %s", raw, strings.Join(schemes, ", "))
 	case u.Host == "":
 		return fmt.Errorf("instance %q: no host", raw)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return fmt.Errorf("instance %q: a base URL has no user, query or fragment", raw)
 	}
 	return nil
+}
+
+// isFailure is Settings.IsFailure, except that an attempt cut by its own
+// CallTimeout is a failure whatever the classifier says of its wrapper (the
+// timeout marks only errors the classifier called failures).
+func (d *Dependency) isFailure(err error) bool {
+	if _, ok := err.(*timeoutError); ok {
+		return true
+	}
+	return d.s.IsFailure(err)
 }
 
 // Name returns the dependency's name, as used in errors, logs and metrics.

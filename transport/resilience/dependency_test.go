@@ -1,7 +1,12 @@
 package resilience
 
 import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,8 +63,11 @@ func TestSettingsDefaults(t *testing.T) {
 		BackoffMax: time.Second, BreakerOpenTimeout: 5 * time.Second, BreakerWindow: 10 * time.Second,
 		ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20, HalfOpenProbes: 1,
 	}
-	s.Logger, want.Logger = nil, nil
-	if s != want {
+	if s.IsFailure == nil || !slices.Equal(s.Schemes, []string{"http", "https"}) {
+		t.Fatalf("IsFailure set: %v, Schemes %v", s.IsFailure != nil, s.Schemes)
+	}
+	s.Logger, s.IsFailure, s.Schemes = nil, nil, nil
+	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults = %+v\nwant       %+v", s, want)
 	}
 }
@@ -80,4 +88,35 @@ func TestEndpointRejectsNilFactoryResult(t *testing.T) {
 		}
 	}()
 	d.Endpoint(func(string) endpoint.Endpoint { return nil })
+}
+
+// The exported layers compose into a chain of the caller's own, here with
+// a middleware that counts attempts between breaker and timeout, and share
+// the dependency's breakers.
+func TestLayersComposeAsMiddleware(t *testing.T) {
+	d := newDep(t, Settings{MaxAttempts: 2, ConsecutiveFailures: 2, BreakerOpenTimeout: time.Hour,
+		BackoffInitial: time.Millisecond, BackoffMax: time.Millisecond}, instA)
+	var attempts atomic.Int64
+	counting := func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			attempts.Add(1)
+			return next(ctx, request)
+		}
+	}
+	failing := func(context.Context, any) (any, error) { return nil, errRefused }
+	call := d.Retry()(d.Balance(func(instance string) endpoint.Endpoint {
+		return endpoint.Chain(d.Breaker(instance), counting, d.Timeout())(failing)
+	}))
+	if _, err := call(context.Background(), nil); !errors.Is(err, errRefused) {
+		t.Fatalf("err = %v, want the last failure in the chain", err)
+	}
+	if attempts.Load() != 2 {
+		t.Fatalf("%d attempts, want 2", attempts.Load())
+	}
+	if d.Available() == nil {
+		t.Fatal("breaker shared with the dependency not open after 2 failures")
+	}
+	if _, err := call(context.Background(), nil); err == nil || attempts.Load() != 2 {
+		t.Fatalf("err = %v after %d attempts: want a refusal without an attempt", err, attempts.Load())
+	}
 }

@@ -17,6 +17,8 @@
 //		FailureRatio        float64       // or failures/requests >= ratio ...; default 0.5
 //		MinRequests         uint32        // ... over at least this many requests; default 20
 //		HalfOpenProbes      uint32        // requests let through half-open; default 1
+//		IsFailure           func(error) bool // failure (retried, trips) or result; default transport.IsFailure
+//		Schemes             []string      // instance URL schemes; default http, https
 //		Logger              log.Logger    // one line per breaker state change; nil = discard
 //		Metrics             *Metrics      // nil = no metrics
 //	}
@@ -27,10 +29,19 @@
 //	func (d *Dependency) Name() string
 //	func (d *Dependency) Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint
 //	func (d *Dependency) Available() error
+//
+//	// The layers of Endpoint, as go-kit middleware sharing d's breakers,
+//	// settings and metrics, for another composition (see chain.go):
+//	func (d *Dependency) Retry() endpoint.Middleware
+//	func (d *Dependency) Balance(perInstance func(instance string) endpoint.Endpoint) endpoint.Endpoint
+//	func (d *Dependency) Breaker(instance string) endpoint.Middleware
+//	func (d *Dependency) Timeout() endpoint.Middleware
 //	func (d *Dependency) States() map[string]string
 //
 // A Dependency is one named downstream service ("user", "product") with one
-// or more instances (base URLs), each with its own circuit breaker. Each
+// or more instances (base URLs), each with its own circuit breaker. The
+// endpoints need not be HTTP: with its own Schemes and IsFailure, any
+// go-kit endpoint goes through the same chain (see Example_ownEndpoint). Each
 // method of the service's HTTP client becomes one Endpoint of the
 // Dependency; all of them share the per-instance breakers, because a breaker
 // judges an instance, not a method.
@@ -39,8 +50,8 @@
 //
 // Exactly one of:
 //   - the dependency's response;
-//   - a business error (a 4xx *kitshop.Error, or anything for which
-//     transport.IsFailure is false) exactly as the endpoint returned it: it
+//   - a business error (anything for which Settings.IsFailure is false;
+//     by default a 4xx *kitshop.Error) exactly as the endpoint returned it: it
 //     is never retried and never counted against a breaker;
 //   - a *kitshop.Error with code dependency_unavailable, Dependency set to
 //     the dependency's name and RetryAfter set, for every failure: all
@@ -61,8 +72,8 @@
 //     deadline; otherwise the call gives up at once, without sleeping. A
 //     failure that leaves every breaker open also ends the call at once.
 //     An endpoint may wrap an error in backoff.Permanent to forbid its retry.
-//   - Breakers count transport errors, timeouts, 5xx and 429 as failures;
-//     4xx answers and attempts ended by the caller's own context (cancelled,
+//   - Breakers count as failures what Settings.IsFailure calls one (by
+//     default transport errors, timeouts, 5xx and 429); results and attempts ended by the caller's own context (cancelled,
 //     or its deadline passed) count as successes, since gobreaker v1 has no
 //     neutral outcome. They trip on ConsecutiveFailures, or on FailureRatio
 //     once MinRequests were seen within BreakerWindow.

@@ -59,13 +59,17 @@ func (b *cappedBackOff) NextBackOff() time.Duration {
 	return next
 }
 
-// retry is the outermost middleware. It is our own loop over backoff/v4's
+// Retry is the outermost middleware of d: up to MaxAttempts attempts of
+// next with backoff and jitter, never past the caller's context (see
+// callWithRetry for when it stops). It is our own loop over backoff/v4's
 // policy rather than backoff.Retry, because backoff.Retry returns ctx.Err()
 // in place of the last failure, and cannot honour a failure's RetryAfter or
 // decline an attempt that the caller's deadline would cut short.
-func (d *Dependency) retry(next endpoint.Endpoint) endpoint.Endpoint {
-	return func(ctx context.Context, request any) (any, error) {
-		return d.callWithRetry(ctx, next, request)
+func (d *Dependency) Retry() endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			return d.callWithRetry(ctx, next, request)
+		}
 	}
 }
 
@@ -97,7 +101,7 @@ func (d *Dependency) callWithRetry(ctx context.Context, next endpoint.Endpoint, 
 		if isPermanent {
 			err = permanent.Err
 		}
-		if !transport.IsFailure(err) {
+		if !d.isFailure(err) {
 			return nil, err
 		}
 		if isPermanent {

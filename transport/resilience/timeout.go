@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-
-	"github.com/kitshop/kitshop/transport"
 )
 
-// timeout gives each attempt the deadline min(CallTimeout, caller's
+// Timeout is the per-attempt middleware of d: it gives each attempt the deadline min(CallTimeout, caller's
 // deadline). When the caller's deadline is the sooner one, the caller's
 // context already carries the attempt's deadline and is passed on as it is,
 // which saves a context and a timer; otherwise the attempt gets its own.
@@ -19,6 +17,8 @@ import (
 // returned as a *timeoutError (which matches context.DeadlineExceeded) and
 // counted in dependency_timeouts_total. Expiry of the caller's deadline is
 // not counted: it is the caller's budget, not the dependency, that ran out.
+func (d *Dependency) Timeout() endpoint.Middleware { return d.timeout }
+
 func (d *Dependency) timeout(next endpoint.Endpoint) endpoint.Endpoint {
 	limit := d.s.CallTimeout
 	return func(ctx context.Context, request any) (any, error) {
@@ -31,7 +31,7 @@ func (d *Dependency) timeout(next endpoint.Endpoint) endpoint.Endpoint {
 		// here means the own timer fired.
 		timedOut := attemptCtx.Err() == context.DeadlineExceeded
 		cancel()
-		if err != nil && timedOut && transport.IsFailure(err) {
+		if err != nil && timedOut && d.s.IsFailure(err) {
 			d.metrics.timeout()
 			err = &timeoutError{limit: limit, err: err}
 		}
