@@ -14,24 +14,32 @@ import (
 const recoveryBatch = 100
 
 // An order a pass fails to settle is postponed by retryBase, doubled at
-// every failed attempt up to retryMax: an order that can never be settled
-// costs a few calls an hour instead of three a second, and stays out of
-// the batch while the orders behind it are settled.
+// every failed attempt: up to retryMaxOutage while the cause is a
+// dependency that could not answer (it heals, and the order must follow
+// soon after), up to retryMax for any other cause (an order that can never
+// be settled costs a few calls an hour instead of three a second). Either
+// way it leaves the batch to the orders behind it.
 const (
-	retryBase = time.Second
-	retryMax  = 5 * time.Minute
+	retryBase      = time.Second
+	retryMaxOutage = 4 * time.Second
+	retryMax       = 5 * time.Minute
 )
 
 // retryDelay is how long to leave an order alone after its attempts-th
-// failed attempt (1 for the first).
-func retryDelay(attempts int) time.Duration {
+// failed attempt (1 for the first), which failed with cause.
+func retryDelay(attempts int, cause error) time.Duration {
+	limit := retryMax
+	var e *transport.Error
+	if errors.As(cause, &e) && e.Code == transport.CodeDependencyUnavailable {
+		limit = retryMaxOutage
+	}
 	if attempts < 1 {
 		attempts = 1
 	}
 	if attempts > 20 {
-		return retryMax
+		return limit
 	}
-	return min(retryBase<<(attempts-1), retryMax)
+	return min(retryBase<<(attempts-1), limit)
 }
 
 // Recover finishes or undoes the orders that were left half done: pending
@@ -72,7 +80,7 @@ func (o *Orders) Recover(ctx context.Context) (int, error) {
 // postpone puts an order the recovery loop failed to settle back by its
 // retry delay, with one log line.
 func (o *Orders) postpone(ctx context.Context, r Record, cause error) {
-	delay := retryDelay(r.Attempts + 1)
+	delay := retryDelay(r.Attempts+1, cause)
 	wctx, cancel := detach(ctx)
 	defer cancel()
 	err := o.store.Postpone(wctx, r.ID, r.Status, o.now().Add(delay))

@@ -9,6 +9,8 @@
 //
 // Every step can be repeated safely, so an order that a crash or an outage
 // left half done is finished or undone later by Recover: see recovery.go.
+// Settled orders' idempotency keys, and rejected and cancelled orders, are
+// purged once IDEMPOTENCY_TTL has passed: see purger.go.
 // The package is layered like userservice: service.go (no HTTP),
 // store.go/store_sql.go, endpoints.go, transport_http.go, client.go,
 // middleware.go.

@@ -7,6 +7,8 @@
 //   - store.go: the storage interface and its guarantees; store_sql*.go:
 //     the SQL adapter (SQLite or PostgreSQL), migrations/: its schema;
 //   - sweeper.go: the loop that expires held reservations past their TTL;
+//     purger.go: the loop that deletes idempotency records and ended
+//     reservations once IDEMPOTENCY_TTL has passed;
 //   - endpoints.go: one go-kit endpoint per method, in a Set that is itself
 //     a Service;
 //   - transport_http.go: the HTTP JSON server; client.go: the HTTP client,
