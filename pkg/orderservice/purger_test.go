@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
-	"github.com/kitshop/kitshop/transport"
 )
 
 // A refused order keeps its key for the TTL (the same key with another
@@ -33,7 +33,7 @@ func TestPurgedOrderFreesItsKey(t *testing.T) {
 		t.Fatalf("purge within the TTL = %+v, %v; want nothing", got, err)
 	}
 	_, err := s.orders.CreateOrder(ctx, order(u.ID, "k", line(p, 1)))
-	wantCode(t, err, transport.CodeIdempotencyKeyReused)
+	wantCode(t, err, kitshop.CodeIdempotencyKeyReused)
 
 	s.clock.Advance(ttl)
 	if got, err := orderservice.PurgeOnce(ctx, s.store, ttl, s.clock.Now(), logger); err != nil || got.Orders != 1 {

@@ -29,8 +29,8 @@ const (
 // failed attempt (1 for the first), which failed with cause.
 func retryDelay(attempts int, cause error) time.Duration {
 	limit := retryMax
-	var e *transport.Error
-	if errors.As(cause, &e) && e.Code == transport.CodeDependencyUnavailable {
+	var e *kitshop.Error
+	if errors.As(cause, &e) && e.Code == kitshop.CodeDependencyUnavailable {
 		limit = retryMaxOutage
 	}
 	if attempts < 1 {

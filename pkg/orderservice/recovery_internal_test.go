@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kitshop/kitshop/transport"
+	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestRetryDelay(t *testing.T) {
-	outage := transport.DependencyUnavailable(DependencyProduct, time.Second, errors.New("connection refused"))
-	poison := transport.Internal(errors.New("order total overflows"))
+	outage := kitshop.DependencyUnavailable(DependencyProduct, time.Second, errors.New("connection refused"))
+	poison := kitshop.Internal(errors.New("order total overflows"))
 	for _, tc := range []struct {
 		attempts int
 		cause    error
