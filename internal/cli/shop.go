@@ -79,6 +79,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	dataDir := fl.String("data-dir", "SHOP_DATA_DIR", "./data", "directory of the services' SQLite databases")
 	pgServer := fl.String("postgres", "SHOP_POSTGRES_URL", "", "run the services on this PostgreSQL server instead "+
 		"(postgres://user:pass@host:port/), each on its own database: kitshop_users, kitshop_products, kitshop_orders, created if missing")
+	listenHost := fl.String("listen-host", "SHOP_LISTEN_HOST", "127.0.0.1", "the host the services listen on when their address names none "+
+		"(a development shop exposes nothing to the network unless told to: 0.0.0.0 for every interface)")
 	userAddr := fl.String("user-addr", "SHOP_USER_ADDR", ":8081", "usersvc's HTTP address")
 	productAddr := fl.String("product-addr", "SHOP_PRODUCT_ADDR", ":8082", "productsvc's HTTP address")
 	orderAddr := fl.String("order-addr", "SHOP_ORDER_ADDR", ":8083", "ordersvc's HTTP address")
@@ -86,7 +88,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	children, err := shopChildren(*dataDir, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
+	children, err := shopChildren(*dataDir, *listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
 	if err != nil {
 		return err
 	}
@@ -273,13 +275,17 @@ wait:
 }
 
 // shopChildren lays the services out in start order: each one's address,
-// URL, database and the URLs of the services it calls. only, when not
-// empty, keeps just those services.
-func shopChildren(dataDir, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
+// URL, database and the URLs of the services it calls. An address without
+// a host (":8081") gets listenHost. only, when not empty, keeps just those
+// services.
+func shopChildren(dataDir, listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
 	all := []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
 		{name: "ordersvc", addr: orderAddr}, {name: "gateway", addr: gatewayAddr}}
 	url := map[string]string{}
 	for _, c := range all {
+		if host, port, err := net.SplitHostPort(c.addr); err == nil && host == "" {
+			c.addr = net.JoinHostPort(listenHost, port)
+		}
 		u, err := addrURL(c.addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s address: %w", c.name, err)
