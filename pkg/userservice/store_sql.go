@@ -63,6 +63,19 @@ func (s *SQLStore) CreateUser(ctx context.Context, u User, passwordHash string) 
 	return nil
 }
 
+// EmailTaken implements Store.
+func (s *SQLStore) EmailTaken(ctx context.Context, email string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT 1 FROM users WHERE email_key = ?`), emailKey(email)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, transport.Internal(fmt.Errorf("look up email: %w", err))
+	}
+	return true, nil
+}
+
 // GetUser implements Store.
 func (s *SQLStore) GetUser(ctx context.Context, id string) (User, error) {
 	u, err := scanUser(s.getUser.QueryRowContext(ctx, id))
