@@ -28,6 +28,10 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
 	}
+	cursors, err := common.cursors()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "productsvc")
 	if err != nil {
 		return err
@@ -64,6 +68,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Ready:    pingReady(store.Ping),
 		Gatherer: reg,
 		Timeout:  *common.requestTimeout,
+		Cursors:  cursors,
 	})
 	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
 }

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
@@ -104,6 +107,10 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	secret, err := shopSecret(*dataDir)
+	if err != nil {
+		return err
+	}
 
 	sigs := opts.signals
 	if sigs == nil {
@@ -111,7 +118,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 	}
-	env := pgEnv
+	// The secret travels in the environment, where ps does not show it.
+	env := append(pgEnv, "SERVICE_SECRET="+secret)
 	for _, k := range shopSettings {
 		if v := getenv(k); v != "" {
 			env = append(env, k+"="+v)
@@ -336,6 +344,43 @@ func usePostgres(ctx context.Context, children []*shopChild, server string) (whe
 		}
 	}
 	return where, env, nil
+}
+
+// shopSecretFile holds, in the data directory, the SERVICE_SECRET the
+// shop gives its children: made at random on the first start, reused on
+// later ones, so cursors stay good across restarts.
+const shopSecretFile = "service-secret"
+
+// shopSecret reads the data directory's service secret, making it first
+// if there is none.
+func shopSecret(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, shopSecretFile)
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < MinServiceSecretBytes {
+			return "", fmt.Errorf("%s: too short (%d bytes, want at least %d); delete it to make a new one", path, len(secret), MinServiceSecretBytes)
+		}
+		return secret, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	secret := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	return secret, nil
 }
 
 // checkAddrsFree fails, before any child starts, when a service's address
