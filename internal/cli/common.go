@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/transport"
 )
 
 // MinServiceSecretBytes is the shortest SERVICE_SECRET a service accepts.
-const MinServiceSecretBytes = 32
+const MinServiceSecretBytes = servicesecret.MinBytes
 
 // serviceFlags are the settings every service binary takes.
 type serviceFlags struct {
