@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,7 @@ const (
 	CodeDependencyUnavailable Code = "dependency_unavailable"
 	CodeTooManyRequests       Code = "too_many_requests"
 	CodeInternal              Code = "internal"
+	CodeUnavailable           Code = "unavailable"
 )
 
 var codeStatus = map[Code]int{
@@ -55,6 +57,7 @@ var codeStatus = map[Code]int{
 	CodeDependencyUnavailable: http.StatusServiceUnavailable,
 	CodeTooManyRequests:       http.StatusTooManyRequests,
 	CodeInternal:              http.StatusInternalServerError,
+	CodeUnavailable:           http.StatusServiceUnavailable,
 }
 
 // Status is the HTTP status of a code; unknown codes map to 500.
@@ -116,9 +119,47 @@ func DependencyUnavailable(dependency string, retryAfter time.Duration, cause er
 }
 
 // Internal wraps an unexpected error. The caller sees only "internal error";
-// the cause is kept for the logs (Unwrap).
+// the cause is kept for the logs (Unwrap). A cause that a registered
+// classifier calls unavailable (storage that cannot answer now: a full
+// disk, a read-only file system, a database server gone) is not internal:
+// it becomes 503 unavailable with Retry-After, since it passes.
 func Internal(cause error) *Error {
+	if cause != nil {
+		for _, unavailable := range *unavailableClassifiers.Load() {
+			if unavailable(cause) {
+				return Unavailable(StorageRetryAfter, cause)
+			}
+		}
+	}
 	return &Error{Code: CodeInternal, Message: "internal error", cause: cause}
+}
+
+// StorageRetryAfter is the Retry-After of a storage fault.
+const StorageRetryAfter = 2 * time.Second
+
+// Unavailable reports that the service's own storage cannot serve the
+// request now; retryAfter says when to try again.
+func Unavailable(retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: "storage unavailable, try again later", RetryAfter: retryAfter, cause: cause}
+}
+
+// unavailableClassifiers are the functions Internal asks whether a cause
+// is a passing fault; internal/sqldb registers its own.
+var unavailableClassifiers atomic.Pointer[[]func(error) bool]
+
+func init() { unavailableClassifiers.Store(&[]func(error) bool{}) }
+
+// RegisterUnavailable adds a classifier of passing faults to Internal: the
+// storage package registers one, so that every store's error maps to 503
+// without each store having to know the driver's error codes.
+func RegisterUnavailable(classify func(error) bool) {
+	for {
+		old := unavailableClassifiers.Load()
+		next := append(append([]func(error) bool(nil), *old...), classify)
+		if unavailableClassifiers.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // Error implements error. It includes the cause, for logs; the wire body

@@ -75,6 +75,10 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.createProbe(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
