@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
+
+	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
 // A database that stops taking writes (a read-only file system; SQLite
@@ -12,17 +14,34 @@ import (
 // work again, both recover without a restart, and nothing was half
 // written.
 func TestHTTPStorageFaultIsUnavailableAndRecovers(t *testing.T) {
+	testStorageFault(t, newStack(t), "PRAGMA query_only = 1", "PRAGMA query_only = 0")
+}
+
+// On PostgreSQL a read-only session refuses writes with SQLSTATE 25006, as
+// a server in recovery or one set read-only by its administrator does.
+func TestHTTPStorageFaultIsUnavailableAndRecoversOnPostgres(t *testing.T) {
 	st := newStack(t)
+	pg, err := OpenStore(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatalf("OpenStore(postgres): %v", err)
+	}
+	sqlite := *st.store
+	*st.store = *pg // the stack's service and readiness now use PostgreSQL
+	t.Cleanup(func() { *st.store = sqlite; pg.Close() })
+	testStorageFault(t, st, "SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
+}
+
+func testStorageFault(t *testing.T, st *stack, fault, lift string) {
 	ctx := context.Background()
 	db := st.store.db
-	db.SetMaxOpenConns(1) // the pragma below holds on the one connection left
+	db.SetMaxOpenConns(1) // the setting below holds on the one connection left
 	setReadOnly := func(on bool) {
 		t.Helper()
-		v := "0"
+		q := lift
 		if on {
-			v = "1"
+			q = fault
 		}
-		if _, err := db.ExecContext(ctx, "PRAGMA query_only = "+v); err != nil {
+		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
