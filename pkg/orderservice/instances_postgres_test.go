@@ -69,8 +69,9 @@ func TestPostgresSessionKilledMidConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = <-done
-	if e := transport.AsError(err); err == nil || e.Code != transport.CodeInternal {
-		t.Fatalf("Confirm on a killed session = %v, want an internal error", err)
+	// A session the server terminated is storage gone for now: 503.
+	if e := transport.AsError(err); err == nil || e.Code != transport.CodeUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("Confirm on a killed session = %v, want unavailable with Retry-After", err)
 	}
 	if err := blocker.Rollback(ctx); err != nil {
 		t.Fatal(err)
