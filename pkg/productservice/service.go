@@ -257,7 +257,7 @@ func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 		r.Items[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	r, err = s.store.Reserve(ctx, claim, r, now)
-	if err != nil && transport.AsError(err).Code == transport.CodeInternal {
+	if code := transport.AsError(err).Code; err != nil && (code == transport.CodeInternal || code == transport.CodeUnavailable) {
 		// The caller's context may be what failed: drop the claim anyway.
 		dropCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
