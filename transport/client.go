@@ -170,30 +170,26 @@ func NewRequest(ctx context.Context, method, base, path string, query url.Values
 	return buildRequest(ctx, method, target, body, header)
 }
 
-// PageQuery is the query of a list call: limit, and the cursor after ID after.
-func PageQuery(after string, limit int) url.Values {
+// PageQuery is the query of a list call: limit, and cursor. Through the
+// HTTP clients a list's after and next are the service's opaque, signed
+// cursors: only the service can read or make one, so a client passes back
+// the next it was given.
+func PageQuery(cursor string, limit int) url.Values {
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
-	if after != "" {
-		q.Set("cursor", EncodeCursor(after))
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
 	return q
 }
 
-// DecodeListResponse reads a list body back into items and the ID after
-// which the next page starts ("" on the last page).
+// DecodeListResponse reads a list body back into items and the cursor of
+// the next page ("" on the last page).
 func DecodeListResponse[T any](resp *http.Response) ([]T, string, error) {
 	body, err := DecodeJSONResponse[ListBody[T]](resp)
 	if err != nil {
 		return nil, "", err
 	}
-	if body.NextCursor == "" {
-		return body.Items, "", nil
-	}
-	next, ok := DecodeCursor(body.NextCursor)
-	if !ok {
-		return nil, "", fmt.Errorf("decode list response: malformed next_cursor %q", body.NextCursor)
-	}
-	return body.Items, next, nil
+	return body.Items, body.NextCursor, nil
 }
 
 // Chain composes endpoint middleware, the first outermost, into one; with

@@ -65,6 +65,9 @@ type Ops struct {
 	// Timeout, when positive, bounds every request's context: work still
 	// running when it ends sees its context cancelled.
 	Timeout time.Duration
+	// Cursors signs the list routes' cursors; nil signs with a key made at
+	// random for this process (tests; services set it from SERVICE_SECRET).
+	Cursors *Cursors
 }
 
 // Finish adds the operational routes to rt and wraps it with Instrument:
@@ -139,15 +142,11 @@ type ListBody[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// NewListBody builds a list body; next is the last ID of the page when more
-// follow, "" otherwise.
-func NewListBody[T any](items []T, next string) ListBody[T] {
+// NewListBody builds a list body; nextCursor is the cursor of the next
+// page (Cursors.Encode), "" on the last page.
+func NewListBody[T any](items []T, nextCursor string) ListBody[T] {
 	if items == nil {
 		items = []T{}
 	}
-	b := ListBody[T]{Items: items}
-	if next != "" {
-		b.NextCursor = EncodeCursor(next)
-	}
-	return b
+	return ListBody[T]{Items: items, NextCursor: nextCursor}
 }

@@ -1,12 +1,18 @@
 package transport
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
-	"hash/crc32"
+	"encoding/binary"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
+	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
@@ -18,8 +24,8 @@ type PageRequest struct {
 }
 
 // DecodePage reads limit and cursor from r's query. limit must be 1..500
-// (default 50); cursor must be one that EncodeCursor issued.
-func DecodePage(r *http.Request) (PageRequest, error) {
+// (default 50); cursor must be one that c issued for list.
+func (c *Cursors) DecodePage(r *http.Request, list string) (PageRequest, error) {
 	q := r.URL.Query()
 	p := PageRequest{Limit: kitshop.DefaultPageLimit}
 	if s := q.Get("limit"); s != "" {
@@ -29,49 +35,124 @@ func DecodePage(r *http.Request) (PageRequest, error) {
 		}
 		p.Limit = n
 	}
-	if c := q.Get("cursor"); c != "" {
-		after, ok := DecodeCursor(c)
+	if cur := q.Get("cursor"); cur != "" {
+		after, ok := c.Decode(list, cur)
 		if !ok {
-			return p, kitshop.InvalidArgument("cursor", "is not a cursor this service issued")
+			return p, kitshop.InvalidArgument("cursor", "is not a cursor this service issued for this list")
 		}
 		p.After = after
 	}
 	return p, nil
 }
 
-// cursorVersion prefixes every cursor so their format can change later.
-const cursorVersion = "c1"
+// Cursors signs the cursors of a service's lists, so that a client can
+// neither make one up nor carry one from one list to another: each cursor
+// holds the ID it points after and an HMAC-SHA256 (truncated to 128 bits)
+// of that ID and the list it was issued for, under a key derived from
+// SERVICE_SECRET. Every instance of a service, given the same secret,
+// accepts the others' cursors.
+type Cursors struct{ key []byte }
 
-// EncodeCursor makes an opaque cursor pointing after the item with id.
-// A checksum lets DecodeCursor reject cursors we did not issue (mistyped,
-// truncated, or made up).
-func EncodeCursor(id string) string {
-	payload := cursorVersion + "." + id
-	sum := crc32.ChecksumIEEE([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString([]byte(payload + "." + strconv.FormatUint(uint64(sum), 36)))
+// cursorKeyLabel derives the cursor key from the service secret, so that
+// the secret itself signs nothing else's way.
+const cursorKeyLabel = "kitshop cursor v1"
+
+// NewCursors derives the cursor key from secret.
+func NewCursors(secret string) *Cursors {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(cursorKeyLabel))
+	return &Cursors{key: m.Sum(nil)}
 }
 
-// DecodeCursor returns the ID a cursor points after, and whether the cursor
-// is well formed. Only the exact text EncodeCursor makes is accepted: base64
-// decoding alone ignores line breaks and the low bits of the last character,
-// which would let other spellings of a cursor through.
-func DecodeCursor(c string) (string, bool) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
-	if err != nil {
+// processCursors signs for a nil *Cursors: a key made at random once per
+// process, which suits tests and a single instance; the services always
+// derive theirs from SERVICE_SECRET.
+var processCursors = sync.OnceValue(func() *Cursors {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic(err)
+	}
+	return NewCursors(string(secret))
+})
+
+func (c *Cursors) keyed() *Cursors {
+	if c == nil {
+		return processCursors()
+	}
+	return c
+}
+
+// cursorPrefix starts every cursor: its format's version.
+const cursorPrefix = "c2"
+
+// cursorMACSize is the length of the truncated MAC in a cursor.
+const cursorMACSize = 16
+
+// Encode makes the opaque cursor of list pointing after the item with id;
+// "" for "" (the last page has no next cursor). list names the list and
+// everything that selects its items ("orders", "orders?user_id=U").
+func (c *Cursors) Encode(list, id string) string {
+	if id == "" {
+		return ""
+	}
+	raw := append(c.keyed().mac(list, id), id...)
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// Decode returns the ID a cursor of list points after, and whether the
+// cursor is one Encode made for that list with this key. Only the exact
+// text Encode makes is accepted: base64 decoding alone ignores line breaks
+// and the low bits of the last character, which would let other spellings
+// of a cursor through.
+func (c *Cursors) Decode(list, cursor string) (string, bool) {
+	b64, ok := strings.CutPrefix(cursor, cursorPrefix)
+	if !ok {
 		return "", false
 	}
-	s := string(raw)
-	dot := strings.LastIndexByte(s, '.')
-	if dot < 0 {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
+	if err != nil || len(raw) <= cursorMACSize {
 		return "", false
 	}
-	payload, sum := s[:dot], s[dot+1:]
-	if strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(payload))), 36) != sum {
-		return "", false
-	}
-	id, ok := strings.CutPrefix(payload, cursorVersion+".")
-	if !ok || id == "" || EncodeCursor(id) != c {
+	sum, id := raw[:cursorMACSize], string(raw[cursorMACSize:])
+	if !hmac.Equal(sum, c.keyed().mac(list, id)) || c.Encode(list, id) != cursor {
 		return "", false
 	}
 	return id, true
+}
+
+// mac signs list and id, the list's length first so that no two pairs
+// sign the same bytes.
+func (c *Cursors) mac(list, id string) []byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write(binary.AppendUvarint(nil, uint64(len(list))))
+	m.Write([]byte(list))
+	m.Write([]byte(id))
+	return m.Sum(nil)[:cursorMACSize]
+}
+
+// listKey holds, in a request's context, the name of the list it reads.
+type listKey struct{}
+
+// ListOf is the server option of a list route: name says which list a
+// request reads (its route and every filter that selects its items), so
+// that Page and Next sign and check cursors for that list alone.
+func ListOf(name func(r *http.Request) string) httptransport.ServerOption {
+	return httptransport.ServerBefore(func(ctx context.Context, r *http.Request) context.Context {
+		return context.WithValue(ctx, listKey{}, name(r))
+	})
+}
+
+// ListNamed is ListOf for a list without filters.
+func ListNamed(name string) httptransport.ServerOption {
+	return ListOf(func(*http.Request) string { return name })
+}
+
+func listName(ctx context.Context) string {
+	name, _ := ctx.Value(listKey{}).(string)
+	return name
+}
+
+// Next is the cursor after id of the list a route with ListOf serves.
+func (c *Cursors) Next(ctx context.Context, id string) string {
+	return c.Encode(listName(ctx), id)
 }

@@ -15,6 +15,16 @@ import (
 
 const cursorAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+// testCursors signs as a service whose SERVICE_SECRET is testSecret.
+var testCursors = NewCursors(testSecret)
+
+const testSecret = "0123456789abcdef0123456789abcdef"
+
+// EncodeCursor and DecodeCursor are the users list's, under testCursors.
+func EncodeCursor(id string) string                   { return testCursors.Encode("users", id) }
+func DecodeCursor(c string) (string, bool)            { return testCursors.Decode("users", c) }
+func DecodePage(r *http.Request) (PageRequest, error) { return testCursors.DecodePage(r, "users") }
+
 func TestCursorRoundTrip(t *testing.T) {
 	for _, id := range []string{"usr_01jd3k5x0r8f3m4c8q9w2e7t6y", "a", "with.dots.in.it", "ünï cödé/?&=", strings.Repeat("x", 300)} {
 		c := EncodeCursor(id)
@@ -28,9 +38,41 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
-// forge builds a cursor the way EncodeCursor does from a payload of our choosing.
+// forge builds a cursor the way the unkeyed CRC32 cursors were made: what
+// anyone could compute from a payload of their choosing.
 func forge(payload string, sum uint32) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(payload + "." + strconv.FormatUint(uint64(sum), 36)))
+}
+
+// forgeMAC builds a cursor in today's format whose MAC is not ours.
+func forgeMAC(id string) string {
+	raw := append(make([]byte, cursorMACSize), id...)
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// A cursor is good for the list and the secret it was issued under, and
+// nothing else: a made-up one, another list's, another filter's, another
+// secret's are all 400 invalid_argument naming cursor.
+func TestCursorsAreBoundToListAndSecret(t *testing.T) {
+	other := NewCursors("another secret, also 32 bytes long!")
+	for name, tc := range map[string]struct{ list, cursor string }{
+		"CRC-style forgery":        {"users", forge("c1.usr_1", crc32.ChecksumIEEE([]byte("c1.usr_1")))},
+		"wrong MAC":                {"users", forgeMAC("usr_1")},
+		"users cursor on products": {"products", testCursors.Encode("users", "usr_1")},
+		"another user's orders":    {"orders?user_id=usr_b", testCursors.Encode("orders?user_id=usr_a", "ord_1")},
+		"from a different secret":  {"users", other.Encode("users", "usr_1")},
+		"nil key's on a service":   {"users", (*Cursors)(nil).Encode("users", "usr_1")},
+	} {
+		_, err := testCursors.DecodePage(pageRequest("cursor="+tc.cursor), tc.list)
+		e := asError(t, err, kitshop.CodeInvalidArgument, http.StatusBadRequest)
+		if !strings.HasPrefix(e.Message, "cursor: ") {
+			t.Errorf("%s: message %q does not name cursor", name, e.Message)
+		}
+	}
+	// The same secret, in another instance, accepts the cursor.
+	if id, ok := NewCursors(testSecret).Decode("orders?user_id=usr_a", testCursors.Encode("orders?user_id=usr_a", "ord_1")); !ok || id != "ord_1" {
+		t.Fatalf("another instance decodes %q, %v", id, ok)
+	}
 }
 
 func TestDecodeCursorRejectsMadeUpCursors(t *testing.T) {
@@ -131,14 +173,14 @@ func TestDecodePage(t *testing.T) {
 }
 
 func TestNewListBodyAndPageQuery(t *testing.T) {
-	b := NewListBody([]string{"a"}, "usr_9")
+	b := NewListBody([]string{"a"}, EncodeCursor("usr_9"))
 	if after, ok := DecodeCursor(b.NextCursor); !ok || after != "usr_9" {
 		t.Fatalf("next_cursor %q decodes to %q, %v", b.NextCursor, after, ok)
 	}
 	if b := NewListBody([]string{"a"}, ""); b.NextCursor != "" {
 		t.Fatalf("last page has next_cursor %q", b.NextCursor)
 	}
-	q := PageQuery("usr_9", 20)
+	q := PageQuery(EncodeCursor("usr_9"), 20)
 	got, err := DecodePage(pageRequest(q.Encode()))
 	if err != nil || got != (PageRequest{Limit: 20, After: "usr_9"}) {
 		t.Fatalf("PageQuery round trip: %+v, %v", got, err)

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/kitshop/kitshop/internal/servicesecret"
 )
 
 // stopGrace is how long a service gets to stop after SIGTERM at the end of
@@ -50,7 +52,10 @@ type control interface {
 // added to them. A restarted service keeps its port and data. The target
 // decides what a service is (stack_process.go, stack_compose.go).
 type stack struct {
-	env     []string // the settings every service runs with
+	env []string // the settings every service runs with
+	// secret is the services' SERVICE_SECRET, made for this stack and
+	// kept out of env, which is printed.
+	secret  string
 	proxies *proxies
 	log     *serviceLog
 	user    *service
@@ -98,6 +103,7 @@ func (cfg stackConfig) ports() ([]int, error) {
 func startStack(ctx context.Context, cfg stackConfig) (*stack, error) {
 	s := &stack{
 		env:     append(cfg.Settings.env(), "LOG_FORMAT=json"),
+		secret:  servicesecret.New(),
 		proxies: newProxies(),
 		log:     newServiceLog(cfg.Output),
 	}

@@ -87,7 +87,8 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 		return err
 	}
 	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", ov.path}
-	c.Env = compose.CleanEnv("KITSHOP_IMAGE=" + cfg.Image)
+	// docker-compose.yml takes SERVICE_SECRET from the environment.
+	c.Env = compose.CleanEnv("KITSHOP_IMAGE="+cfg.Image, "SERVICE_SECRET="+s.secret)
 
 	since := time.Now()
 	upCtx, cancel := context.WithTimeout(ctx, composeUpTimeout)

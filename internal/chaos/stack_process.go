@@ -50,7 +50,7 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 			Name: name,
 			Path: cfg.Executable,
 			Args: []string{name, "-http-addr", addr, "-database-url", databases[name]},
-			Env:  append(append([]string(nil), s.env...), env...),
+			Env:  append(append([]string{"SERVICE_SECRET=" + s.secret}, s.env...), env...),
 			// procs writes each line in one Write; the log is safe for
 			// concurrent use.
 			Output: s.log,

@@ -1,8 +1,15 @@
 package cli
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/kitshop/kitshop/internal/servicesecret"
+	"github.com/kitshop/kitshop/transport"
 )
+
+// MinServiceSecretBytes is the shortest SERVICE_SECRET a service accepts.
+const MinServiceSecretBytes = servicesecret.MinBytes
 
 // serviceFlags are the settings every service binary takes.
 type serviceFlags struct {
@@ -11,6 +18,7 @@ type serviceFlags struct {
 	logFormat      *string
 	requestTimeout *time.Duration
 	healthcheck    *bool
+	serviceSecret  *string
 }
 
 func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
@@ -19,6 +27,20 @@ func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
 		databaseURL:    fl.String("database-url", "DATABASE_URL", "sqlite:./data/"+dbName+".db", "database: sqlite:PATH or postgres://..."),
 		logFormat:      fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json"),
 		requestTimeout: fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take"),
-		healthcheck:    fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
+		serviceSecret: fl.String("service-secret", "SERVICE_SECRET", "", "the secret the shop's services share (at least 32 bytes; required): "+
+			"signs list cursors; make one with: openssl rand -hex 32"),
+		healthcheck: fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
 	}
+}
+
+// cursors checks the service secret and derives the cursor key from it.
+// Its errors never quote the secret.
+func (c serviceFlags) cursors() (*transport.Cursors, error) {
+	switch n := len(*c.serviceSecret); {
+	case n == 0:
+		return nil, fmt.Errorf("-service-secret (SERVICE_SECRET) is required: at least %d bytes, e.g. openssl rand -hex 32", MinServiceSecretBytes)
+	case n < MinServiceSecretBytes:
+		return nil, fmt.Errorf("-service-secret (SERVICE_SECRET) is too short: %d bytes, want at least %d", n, MinServiceSecretBytes)
+	}
+	return transport.NewCursors(*c.serviceSecret), nil
 }

@@ -353,8 +353,16 @@ func TestRunGatewayServesUntilCancelled(t *testing.T) {
 }
 
 func mapEnv(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+	return func(k string) string {
+		if v, ok := m[k]; ok || k != "SERVICE_SECRET" {
+			return v
+		}
+		return testServiceSecret // every service needs one; tests set "" to go without
+	}
 }
+
+// testServiceSecret is the SERVICE_SECRET of services that tests start.
+const testServiceSecret = "test-service-secret-0123456789abcdef"
 
 // lockedWriter is a buffer that a test may read while a service writes it.
 type lockedWriter = testkit.LogSink

@@ -42,6 +42,10 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
 	}
+	cursors, err := common.cursors()
+	if err != nil {
+		return err
+	}
 	if *ratio <= 0 || *ratio > 1 {
 		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *ratio)
 	}
@@ -105,6 +109,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		Ready:    orderReady(store.Ping, userDep, productDep),
 		Gatherer: reg,
 		Timeout:  *common.requestTimeout,
+		Cursors:  cursors,
 	})
 
 	recoveryCtx, stopRecovery := context.WithCancel(ctx)

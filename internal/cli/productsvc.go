@@ -34,6 +34,10 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
 	}
+	cursors, err := common.cursors()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "productsvc")
 	if err != nil {
 		return err
@@ -74,6 +78,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Ready:    pingReady(store.Ping),
 		Gatherer: reg,
 		Timeout:  *common.requestTimeout,
+		Cursors:  cursors,
 	})
 	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
 }

@@ -26,7 +26,7 @@ type sample struct {
 
 // The PostgreSQL server restarts under load (fast shutdown, down for a
 // while, back on the same port). The product service keeps answering, at
-// once: requests that need the database get 500 internal while it is
+// once: requests that need the database get 503 unavailable while it is
 // down, /readyz turns 503, and when the server is back the service
 // recovers by itself (new connections), without a restart.
 func TestProductServiceRidesOutADatabaseRestart(t *testing.T) {
@@ -179,8 +179,8 @@ func TestProductServiceRidesOutADatabaseRestart(t *testing.T) {
 			if !ok {
 				failedDuring++
 				// The one error code for "the database is unavailable".
-				if s.err != nil || s.status != 500 || s.code != "internal" {
-					t.Errorf("during the outage: %s after %s, want 500 internal", key, s.took)
+				if s.err != nil || s.status != 503 || s.code != "unavailable" {
+					t.Errorf("during the outage: %s after %s, want 503 unavailable", key, s.took)
 				}
 			}
 		}

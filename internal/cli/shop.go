@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/kitshop/kitshop/internal/procs"
+	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
@@ -79,6 +81,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	dataDir := fl.String("data-dir", "SHOP_DATA_DIR", "./data", "directory of the services' SQLite databases")
 	pgServer := fl.String("postgres", "SHOP_POSTGRES_URL", "", "run the services on this PostgreSQL server instead "+
 		"(postgres://user:pass@host:port/), each on its own database: kitshop_users, kitshop_products, kitshop_orders, created if missing")
+	listenHost := fl.String("listen-host", "SHOP_LISTEN_HOST", "127.0.0.1", "the host the services listen on when their address names none "+
+		"(a development shop exposes nothing to the network unless told to: 0.0.0.0 for every interface)")
 	userAddr := fl.String("user-addr", "SHOP_USER_ADDR", ":8081", "usersvc's HTTP address")
 	productAddr := fl.String("product-addr", "SHOP_PRODUCT_ADDR", ":8082", "productsvc's HTTP address")
 	orderAddr := fl.String("order-addr", "SHOP_ORDER_ADDR", ":8083", "ordersvc's HTTP address")
@@ -86,7 +90,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	children, err := shopChildren(*dataDir, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
+	children, err := shopChildren(*dataDir, *listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
 	if err != nil {
 		return err
 	}
@@ -102,6 +106,10 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	secret, err := shopSecret(*dataDir)
+	if err != nil {
+		return err
+	}
 
 	sigs := opts.signals
 	if sigs == nil {
@@ -109,7 +117,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 	}
-	env := pgEnv
+	// The secret travels in the environment, where ps does not show it.
+	env := append(pgEnv, "SERVICE_SECRET="+secret)
 	for _, k := range shopSettings {
 		if v := getenv(k); v != "" {
 			env = append(env, k+"="+v)
@@ -273,13 +282,17 @@ wait:
 }
 
 // shopChildren lays the services out in start order: each one's address,
-// URL, database and the URLs of the services it calls. only, when not
-// empty, keeps just those services.
-func shopChildren(dataDir, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
+// URL, database and the URLs of the services it calls. An address without
+// a host (":8081") gets listenHost. only, when not empty, keeps just those
+// services.
+func shopChildren(dataDir, listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
 	all := []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
 		{name: "ordersvc", addr: orderAddr}, {name: "gateway", addr: gatewayAddr}}
 	url := map[string]string{}
 	for _, c := range all {
+		if host, port, err := net.SplitHostPort(c.addr); err == nil && host == "" {
+			c.addr = net.JoinHostPort(listenHost, port)
+		}
 		u, err := addrURL(c.addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s address: %w", c.name, err)
@@ -330,6 +343,39 @@ func usePostgres(ctx context.Context, children []*shopChild, server string) (whe
 		}
 	}
 	return where, env, nil
+}
+
+// shopSecretFile holds, in the data directory, the SERVICE_SECRET the
+// shop gives its children: made at random on the first start, reused on
+// later ones, so cursors stay good across restarts.
+const shopSecretFile = "service-secret"
+
+// shopSecret reads the data directory's service secret, making it first
+// if there is none.
+func shopSecret(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, shopSecretFile)
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < MinServiceSecretBytes {
+			return "", fmt.Errorf("%s: too short (%d bytes, want at least %d); delete it to make a new one", path, len(secret), MinServiceSecretBytes)
+		}
+		return secret, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	secret := servicesecret.New()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	return secret, nil
 }
 
 // checkAddrsFree fails, before any child starts, when a service's address

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -315,5 +316,41 @@ func TestShopBinaryRunsTheWholeShop(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "shop | all services stopped\n") {
 		t.Errorf("no clean stop in output:\n%s", out)
+	}
+}
+
+// The shop binds its children to loopback unless told otherwise: an
+// address without a host gets -listen-host's, which is 127.0.0.1 by
+// default. A port held on loopback shows which address the shop tried.
+func TestShopListensOnLoopbackByDefault(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, port, _ := net.SplitHostPort(taken.Addr().String())
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{
+		{nil, "usersvc cannot listen on 127.0.0.1:" + port},
+		{[]string{"-listen-host", "0.0.0.0"}, "usersvc cannot listen on 0.0.0.0:" + port},
+	} {
+		args, _ := shopAddrs(t)
+		args = append(append(args, "-user-addr", ":"+port), tc.extra...)
+		err := runShop(context.Background(), args, mapEnv(nil), &lockedWriter{}, shopOptions{exe: "/nonexistent/never-started", signals: make(chan os.Signal, 1)})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.extra, err, tc.want)
+		}
+	}
+	children, err := shopChildren(t.TempDir(), "127.0.0.1", ":8081", ":8082", "[::1]:8083", ":8080", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range children {
+		addr := c.args[slices.Index(c.args, "-http-addr")+1]
+		if want := map[string]string{"usersvc": "127.0.0.1:8081", "productsvc": "127.0.0.1:8082", "ordersvc": "[::1]:8083", "gateway": "127.0.0.1:8080"}[c.name]; addr != want {
+			t.Errorf("%s listens on %s, want %s", c.name, addr, want)
+		}
 	}
 }

@@ -32,6 +32,10 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	if *common.healthcheck {
 		return healthcheck(ctx, *common.httpAddr)
 	}
+	cursors, err := common.cursors()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
 	if err != nil {
 		return err
@@ -53,6 +57,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 		Ready:    pingReady(store.Ping),
 		Gatherer: reg,
 		Timeout:  *common.requestTimeout,
+		Cursors:  cursors,
 	})
 	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
 }

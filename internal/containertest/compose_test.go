@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/compose"
+	"github.com/kitshop/kitshop/internal/servicesecret"
 )
 
 // settings are the contract's settings the stack runs with: short, so that
@@ -97,7 +98,7 @@ func startStack(ctx context.Context, t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, image: "kitshop:" + project}
-	extra := []string{"KITSHOP_IMAGE=" + s.image}
+	extra := []string{"KITSHOP_IMAGE=" + s.image, "SERVICE_SECRET=" + servicesecret.New()}
 	for k, v := range settings {
 		extra = append(extra, k+"="+v)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/procs"
+	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/internal/testkit"
 )
 
@@ -79,6 +80,7 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 		t.Skip("starts real processes")
 	}
 	data := t.TempDir()
+	secret := servicesecret.New()
 	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &testkit.LogSink{}}
 	addr := map[string]string{"usersvc": freeAddr(t), "productsvc": freeAddr(t), "ordersvc": freeAddr(t), "gateway": freeAddr(t)}
 	s.users, s.products, s.orders, s.gateway = "http://"+addr["usersvc"], "http://"+addr["productsvc"], "http://"+addr["ordersvc"], "http://"+addr["gateway"]
@@ -90,7 +92,7 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 		spec := procs.Spec{
 			Name:   name,
 			Path:   filepath.Join(binDir, name),
-			Env:    append([]string{"HTTP_ADDR=" + addr[name], "DATABASE_URL=sqlite:" + filepath.Join(data, name+".db")}, env...),
+			Env:    append([]string{"HTTP_ADDR=" + addr[name], "DATABASE_URL=sqlite:" + filepath.Join(data, name+".db"), "SERVICE_SECRET=" + secret}, env...),
 			Output: s.log,
 		}
 		switch name {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/procs"
+	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
 )
@@ -74,6 +75,7 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 		procs:  map[string]*procs.Process{},
 		addrs:  map[string]string{},
 		client: &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second},
+		env:    []string{"SERVICE_SECRET=" + servicesecret.New()},
 	}
 	if len(cpus) > 0 {
 		s.env = append(s.env, cpusEnv+"="+joinInts(cpus))

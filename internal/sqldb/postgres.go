@@ -121,14 +121,27 @@ func urlParams(dsn string) url.Values {
 }
 
 // scrub removes the URL's password from msg, in case a driver message
-// quotes it.
+// quotes it: the decoded one, and the one as written, which is all there
+// is when the URL does not parse (an unescaped @, %, / or space in it).
 func scrub(msg, dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return msg
+	var passwords []string
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			passwords = append(passwords, pw)
+		}
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	if scheme := strings.Index(dsn, "://"); scheme >= 0 {
+		rest := dsn[scheme+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+				passwords = append(passwords, pw)
+			}
+		}
+	}
+	for _, pw := range passwords {
+		if pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
 	}
 	return msg
 }

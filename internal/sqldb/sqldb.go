@@ -76,6 +76,10 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.createProbe(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -292,9 +296,14 @@ func IsUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// passwordParam matches a password given as a parameter, in a URL query
-// (?password=...) or a key=value connection string (password='...').
-var passwordParam = regexp.MustCompile(`(?i)(password=)('[^']*'?|[^&\s]*)`)
+// passwordParam matches a password given as a parameter of a key=value
+// connection string (password='...' or password=word); urlPasswordParam
+// one in a URL query, which runs to the next & whatever it holds (an
+// unescaped space or # included: people paste passwords as they are).
+var (
+	passwordParam    = regexp.MustCompile(`(?i)(password=)('[^']*'?|\S*)`)
+	urlPasswordParam = regexp.MustCompile(`(?i)([?&]password=)([^&]*)`)
+)
 
 // redact hides passwords in a database URL for error messages: the one in
 // the userinfo (with or without a scheme) and any password parameter.
@@ -308,6 +317,9 @@ func redact(url string) string {
 		if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
 			url = url[:start] + userinfo[:colon] + ":xxxxx" + url[at:]
 		}
+	}
+	if start > 0 {
+		return urlPasswordParam.ReplaceAllString(url, "${1}xxxxx")
 	}
 	return passwordParam.ReplaceAllString(url, "${1}xxxxx")
 }

@@ -81,6 +81,12 @@ func Internal(cause error) *Error {
 	return &Error{Code: CodeInternal, Message: "internal error", cause: cause}
 }
 
+// Unavailable reports that the service's own storage cannot serve the
+// request now; retryAfter says when to try again.
+func Unavailable(retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: "storage unavailable, try again later", RetryAfter: retryAfter, cause: cause}
+}
+
 // Error implements error. It includes the cause, for logs; the wire body
 // carries only Message.
 func (e *Error) Error() string {

@@ -69,8 +69,9 @@ func TestPostgresSessionKilledMidConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = <-done
-	if e := kitshop.AsError(err); err == nil || e.Code != kitshop.CodeInternal {
-		t.Fatalf("Confirm on a killed session = %v, want an internal error", err)
+	// A session the server terminated is storage gone for now: 503.
+	if e := kitshop.AsError(err); err == nil || e.Code != kitshop.CodeUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("Confirm on a killed session = %v, want unavailable with Retry-After", err)
 	}
 	if err := blocker.Rollback(ctx); err != nil {
 		t.Fatal(err)

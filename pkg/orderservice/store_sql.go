@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
-	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 //go:embed migrations/*.sql
@@ -51,7 +50,7 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 }
 
 func internalf(format string, err error) error {
-	return kitshop.Internal(fmt.Errorf(format, err))
+	return sqldb.Fault(fmt.Errorf(format, err))
 }
 
 // CreatePending implements Store.
@@ -172,7 +171,7 @@ func wrapTransition(what string, err error) error {
 	if err == nil || errors.Is(err, ErrStateChanged) {
 		return err
 	}
-	return kitshop.Internal(fmt.Errorf("%s: %w", what, err))
+	return sqldb.Fault(fmt.Errorf("%s: %w", what, err))
 }
 
 // ListConfirmed implements Store.

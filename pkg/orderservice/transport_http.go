@@ -19,7 +19,9 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/orders", httptransport.NewServer(set.CreateOrderEndpoint, decodeCreateOrderRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/orders/{id}", httptransport.NewServer(set.GetOrderEndpoint, decodeGetOrderRequest, transport.EncodeJSONResponse, opts...))
-	rt.Handle("GET /v1/orders", httptransport.NewServer(set.ListOrdersEndpoint, decodeListOrdersRequest, encodeListOrdersResponse, opts...))
+	cursors, list := ops.Cursors, transport.ListOf(ordersList)
+	rt.Handle("GET /v1/orders", httptransport.NewServer(set.ListOrdersEndpoint, decodeListOrdersRequest(cursors), encodeListOrdersResponse(cursors),
+		append(opts, list)...))
 	return transport.Finish(rt, ops)
 }
 
@@ -36,22 +38,32 @@ func decodeGetOrderRequest(_ context.Context, r *http.Request) (any, error) {
 	return GetOrderRequest{ID: r.PathValue("id")}, nil
 }
 
-func decodeListOrdersRequest(_ context.Context, r *http.Request) (any, error) {
-	page, err := transport.DecodePage(r)
-	if err != nil {
-		return nil, err
+func decodeListOrdersRequest(cursors *transport.Cursors) httptransport.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		page, err := cursors.DecodePage(r, ordersList(r))
+		if err != nil {
+			return nil, err
+		}
+		return ListOrdersRequest{UserID: r.URL.Query().Get("user_id"), After: page.After, Limit: page.Limit}, nil
 	}
-	return ListOrdersRequest{UserID: r.URL.Query().Get("user_id"), After: page.After, Limit: page.Limit}, nil
+}
+
+// ordersList names the list an orders request reads, for its cursors: a
+// cursor is good only for the user_id it was issued with.
+func ordersList(r *http.Request) string {
+	return "orders?user_id=" + r.URL.Query().Get("user_id")
 }
 
 func encodeCreated(ctx context.Context, w http.ResponseWriter, response any) error {
 	return transport.EncodeJSONResponse(ctx, w, transport.Created{Body: response})
 }
 
-func encodeListOrdersResponse(ctx context.Context, w http.ResponseWriter, response any) error {
-	resp, err := transport.Assert[ListOrdersResponse](response)
-	if err != nil {
-		return err
+func encodeListOrdersResponse(cursors *transport.Cursors) httptransport.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp, err := transport.Assert[ListOrdersResponse](response)
+		if err != nil {
+			return err
+		}
+		return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Orders, cursors.Next(ctx, resp.Next)))
 	}
-	return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Orders, resp.Next))
 }

@@ -68,7 +68,7 @@ func testServiceRoundTrip(t *testing.T, direct, via Service) {
 	}
 	q := mustCreateProduct(t, direct, "Gadget", 100, 0)
 	page, next, err := via.ListProducts(ctx, "", 1)
-	if err != nil || len(page) != 1 || next != page[0].ID {
+	if err != nil || len(page) != 1 || next == "" { // through the client, next is the opaque cursor
 		t.Fatalf("list page 1 = %+v, %q, %v", page, next, err)
 	}
 	page2, next2, err := via.ListProducts(ctx, next, 1)

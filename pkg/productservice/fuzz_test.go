@@ -109,13 +109,13 @@ func FuzzDecodeListProducts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/products", nil)
 		r.URL.RawQuery = rawQuery
-		got, err := decodeListProductsRequest(context.Background(), r)
+		got, err := decodeListProductsRequest(nil)(context.Background(), r)
 		if err != nil {
 			wantDecodeError(t, err, "", 0)
 			return
 		}
 		req := got.(ListProductsRequest)
-		wantPage(t, r.URL.Query(), req.After, req.Limit)
+		wantPage(t, "products", r.URL.Query(), req.After, req.Limit)
 	})
 }
 
@@ -123,7 +123,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/reservations", nil)
 		r.URL.RawQuery = rawQuery
-		got, err := decodeListReservationsRequest(context.Background(), r)
+		got, err := decodeListReservationsRequest(nil)(context.Background(), r)
 		if err != nil {
 			wantDecodeError(t, err, "", 0)
 			return
@@ -132,7 +132,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 		if req.Status != r.URL.Query().Get("status") {
 			t.Fatalf("status %q, query %q", req.Status, rawQuery)
 		}
-		wantPage(t, r.URL.Query(), req.After, req.Limit)
+		wantPage(t, reservationsList(r), r.URL.Query(), req.After, req.Limit)
 		// The service accepts exactly the statuses of the contract.
 		_, _, err = NewService(emptyStore{}).ListReservations(context.Background(), req.Status, req.After, req.Limit)
 		switch req.Status {
@@ -186,13 +186,13 @@ func FuzzDecodeIDRoutes(f *testing.F) {
 	})
 }
 
-func wantPage(t *testing.T, q url.Values, after string, limit int) {
+func wantPage(t *testing.T, list string, q url.Values, after string, limit int) {
 	t.Helper()
 	if limit < 1 || limit > kitshop.MaxPageLimit {
 		t.Fatalf("limit %d accepted", limit)
 	}
 	if c := q.Get("cursor"); c != "" {
-		if again, ok := transport.DecodeCursor(transport.EncodeCursor(after)); after == "" || !ok || again != after {
+		if again, ok := (*transport.Cursors)(nil).Decode(list, (*transport.Cursors)(nil).Encode(list, after)); after == "" || !ok || again != after {
 			t.Fatalf("cursor %q accepted as pointing after %q", c, after)
 		}
 	} else if after != "" {

@@ -56,7 +56,7 @@ func (s *SQLStore) CreateProduct(ctx context.Context, p Product) error {
 		`INSERT INTO products (id, name, price_cents, stock, created_at) VALUES (?, ?, ?, ?, ?)`),
 		p.ID, p.Name, p.PriceCents, p.Stock, p.CreatedAt.UnixMicro())
 	if err != nil {
-		return kitshop.Internal(fmt.Errorf("insert product: %w", err))
+		return sqldb.Fault(fmt.Errorf("insert product: %w", err))
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func (s *SQLStore) GetProduct(ctx context.Context, id string) (Product, error) {
 		return Product{}, ErrNotFound
 	}
 	if err != nil {
-		return Product{}, kitshop.Internal(fmt.Errorf("get product: %w", err))
+		return Product{}, sqldb.Fault(fmt.Errorf("get product: %w", err))
 	}
 	return p, nil
 }
@@ -78,19 +78,19 @@ func (s *SQLStore) ListProducts(ctx context.Context, after string, limit int) ([
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
 		`SELECT id, name, price_cents, stock, created_at FROM products WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
-		return nil, kitshop.Internal(fmt.Errorf("list products: %w", err))
+		return nil, sqldb.Fault(fmt.Errorf("list products: %w", err))
 	}
 	defer rows.Close()
 	products := make([]Product, 0, min(limit, 64))
 	for rows.Next() {
 		p, err := scanProduct(rows)
 		if err != nil {
-			return nil, kitshop.Internal(fmt.Errorf("list products: %w", err))
+			return nil, sqldb.Fault(fmt.Errorf("list products: %w", err))
 		}
 		products = append(products, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, kitshop.Internal(fmt.Errorf("list products: %w", err))
+		return nil, sqldb.Fault(fmt.Errorf("list products: %w", err))
 	}
 	return products, nil
 }
@@ -125,7 +125,7 @@ func (s *SQLStore) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) er
 	if errors.As(err, &typed) {
 		return err
 	}
-	return kitshop.Internal(fmt.Errorf("%s: %w", what, err))
+	return sqldb.Fault(fmt.Errorf("%s: %w", what, err))
 }
 
 // exec runs a statement in tx, through its prepared statement if it has

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/sqldb"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
@@ -130,7 +131,7 @@ func (s *SQLStore) DropClaim(ctx context.Context, claim Claim) error {
 		`DELETE FROM idempotency_keys WHERE idem_key = ? AND claim_token = ? AND state = 'in_progress'`),
 		claim.Key, claim.Token)
 	if err != nil {
-		return kitshop.Internal(fmt.Errorf("drop idempotency claim: %w", err))
+		return sqldb.Fault(fmt.Errorf("drop idempotency claim: %w", err))
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kitshop/kitshop/pkg/kitshop"
+	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
 // querier is what reads need: the database, or a transaction.
@@ -22,7 +22,7 @@ func (s *SQLStore) ListReservations(ctx context.Context, status, after string, l
 	}
 	rs, err := s.loadReservations(ctx, s.db, query+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, kitshop.Internal(fmt.Errorf("list reservations: %w", err))
+		return nil, sqldb.Fault(fmt.Errorf("list reservations: %w", err))
 	}
 	return rs, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/sqldb"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
@@ -170,7 +171,7 @@ func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, 
 		due, err := s.queryIDs(ctx, s.db, `SELECT id FROM reservations WHERE status = 'held' AND expires_at <= ?
 			ORDER BY expires_at, id LIMIT ?`, now.UnixMicro(), batch)
 		if err != nil {
-			return total, kitshop.Internal(fmt.Errorf("expire reservations: %w", err))
+			return total, sqldb.Fault(fmt.Errorf("expire reservations: %w", err))
 		}
 		for _, id := range due {
 			var expired bool

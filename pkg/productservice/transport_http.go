@@ -27,11 +27,15 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/products", httptransport.NewServer(set.CreateProductEndpoint, decodeCreateProductRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/products/{id}", httptransport.NewServer(set.GetProductEndpoint, decodeGetProductRequest, transport.EncodeJSONResponse, opts...))
-	rt.Handle("GET /v1/products", httptransport.NewServer(set.ListProductsEndpoint, decodeListProductsRequest, encodeListProductsResponse, opts...))
+	cursors := ops.Cursors
+	rt.Handle("GET /v1/products", httptransport.NewServer(set.ListProductsEndpoint, decodeListProductsRequest(cursors), encodeListProductsResponse(cursors),
+		append(opts, transport.ListNamed("products"))...))
 	rt.Handle("POST /v1/reservations", httptransport.NewServer(set.ReserveEndpoint, decodeReserveRequest, encodeCreated, opts...))
 	rt.Handle("POST /v1/reservations/{id}/confirm", httptransport.NewServer(set.ConfirmReservationEndpoint, decodeConfirmReservationRequest, transport.EncodeJSONResponse, opts...))
 	rt.Handle("DELETE /v1/reservations/{id}", httptransport.NewServer(set.ReleaseReservationEndpoint, decodeReleaseReservationRequest, encodeNoContent, opts...))
-	rt.Handle("GET /v1/reservations", httptransport.NewServer(set.ListReservationsEndpoint, decodeListReservationsRequest, encodeListReservationsResponse, opts...))
+	reservations := transport.ListOf(reservationsList)
+	rt.Handle("GET /v1/reservations", httptransport.NewServer(set.ListReservationsEndpoint, decodeListReservationsRequest(cursors), encodeListReservationsResponse(cursors),
+		append(opts, reservations)...))
 	return transport.Finish(rt, ops)
 }
 
@@ -59,12 +63,14 @@ func decodeGetProductRequest(_ context.Context, r *http.Request) (any, error) {
 	return GetProductRequest{ID: r.PathValue("id")}, nil
 }
 
-func decodeListProductsRequest(_ context.Context, r *http.Request) (any, error) {
-	page, err := transport.DecodePage(r)
-	if err != nil {
-		return nil, err
+func decodeListProductsRequest(cursors *transport.Cursors) httptransport.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		page, err := cursors.DecodePage(r, "products")
+		if err != nil {
+			return nil, err
+		}
+		return ListProductsRequest{After: page.After, Limit: page.Limit}, nil
 	}
-	return ListProductsRequest{After: page.After, Limit: page.Limit}, nil
 }
 
 // decodeReserveRequest reads the body and the Idempotency-Key header; the
@@ -88,12 +94,20 @@ func decodeReleaseReservationRequest(_ context.Context, r *http.Request) (any, e
 	return ReleaseReservationRequest{ID: r.PathValue("id")}, nil
 }
 
-func decodeListReservationsRequest(_ context.Context, r *http.Request) (any, error) {
-	page, err := transport.DecodePage(r)
-	if err != nil {
-		return nil, err
+func decodeListReservationsRequest(cursors *transport.Cursors) httptransport.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		page, err := cursors.DecodePage(r, reservationsList(r))
+		if err != nil {
+			return nil, err
+		}
+		return ListReservationsRequest{Status: r.URL.Query().Get("status"), After: page.After, Limit: page.Limit}, nil
 	}
-	return ListReservationsRequest{Status: r.URL.Query().Get("status"), After: page.After, Limit: page.Limit}, nil
+}
+
+// reservationsList names the list a reservations request reads, for its
+// cursors: one issued for one status is good for no other.
+func reservationsList(r *http.Request) string {
+	return "reservations?status=" + r.URL.Query().Get("status")
 }
 
 func encodeCreated(ctx context.Context, w http.ResponseWriter, response any) error {
@@ -104,18 +118,22 @@ func encodeNoContent(ctx context.Context, w http.ResponseWriter, _ any) error {
 	return transport.EncodeJSONResponse(ctx, w, transport.NoContent{})
 }
 
-func encodeListProductsResponse(ctx context.Context, w http.ResponseWriter, response any) error {
-	resp, err := transport.Assert[ListProductsResponse](response)
-	if err != nil {
-		return err
+func encodeListProductsResponse(cursors *transport.Cursors) httptransport.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp, err := transport.Assert[ListProductsResponse](response)
+		if err != nil {
+			return err
+		}
+		return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Products, cursors.Next(ctx, resp.Next)))
 	}
-	return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Products, resp.Next))
 }
 
-func encodeListReservationsResponse(ctx context.Context, w http.ResponseWriter, response any) error {
-	resp, err := transport.Assert[ListReservationsResponse](response)
-	if err != nil {
-		return err
+func encodeListReservationsResponse(cursors *transport.Cursors) httptransport.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp, err := transport.Assert[ListReservationsResponse](response)
+		if err != nil {
+			return err
+		}
+		return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Reservations, cursors.Next(ctx, resp.Next)))
 	}
-	return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Reservations, resp.Next))
 }

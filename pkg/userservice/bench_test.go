@@ -78,10 +78,10 @@ func BenchmarkTransport(b *testing.B) {
 		}
 	})
 	b.Run("decode-list", func(b *testing.B) {
-		r, _ := http.NewRequest(http.MethodGet, "/v1/users?limit=50&cursor="+transport.EncodeCursor(ids.New(IDPrefix)), nil)
+		r, _ := http.NewRequest(http.MethodGet, "/v1/users?limit=50&cursor="+(*transport.Cursors)(nil).Encode("users", ids.New(IDPrefix)), nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeListUsersRequest(ctx, r); err != nil {
+			if _, err := decodeListUsersRequest(nil)(ctx, r); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -115,7 +115,7 @@ func BenchmarkTransport(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.reset()
-			if err := encodeListUsersResponse(ctx, w, resp); err != nil {
+			if err := encodeListUsersResponse(nil)(ctx, w, resp); err != nil {
 				b.Fatal(err)
 			}
 		}

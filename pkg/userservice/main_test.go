@@ -102,6 +102,12 @@ func (m *memStore) CreateUser(_ context.Context, u User, hash string) error {
 	return nil
 }
 
+func (m *memStore) EmailTaken(_ context.Context, email string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keys[strings.ToLower(email)], m.err
+}
+
 func (m *memStore) GetUser(_ context.Context, id string) (User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -78,12 +78,19 @@ type Option func(*service)
 // Tests lower it to bcrypt.MinCost to run fast.
 func WithBcryptCost(cost int) Option { return func(s *service) { s.bcryptCost = cost } }
 
+// WithPasswordHasher replaces the bcrypt hashing of passwords, for tests
+// that count or stub it; it takes precedence over WithBcryptCost.
+func WithPasswordHasher(hash func(password []byte) ([]byte, error)) Option {
+	return func(s *service) { s.hash = hash }
+}
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *service) { s.now = now } }
 
 type service struct {
 	store      Store
 	bcryptCost int
+	hash       func(password []byte) ([]byte, error) // nil: bcrypt at bcryptCost
 	now        func() time.Time
 }
 
@@ -93,6 +100,10 @@ func NewService(store Store, opts ...Option) Service {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.hash == nil {
+		cost := s.bcryptCost
+		s.hash = func(pw []byte) ([]byte, error) { return bcrypt.GenerateFromPassword(pw, cost) }
+	}
 	return s
 }
 
@@ -100,7 +111,21 @@ func (s *service) CreateUser(ctx context.Context, req CreateUserRequest) (User, 
 	if err := validateCreate(req); err != nil {
 		return User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.bcryptCost)
+	// A taken email is answered before the password is hashed: bcrypt is
+	// the costliest thing the service does, and clients repeating a taken
+	// email must not be able to make it spend both cores on it. This opens
+	// no timing oracle worth having: the 409 itself already says the
+	// email is taken, and a free email still costs a hash as before. The
+	// check is only a shortcut; the store's unique constraint still
+	// decides a race between two sign-ups (ErrAlreadyExists after hashing).
+	taken, err := s.store.EmailTaken(ctx, req.Email)
+	if err != nil {
+		return User{}, err
+	}
+	if taken {
+		return User{}, ErrAlreadyExists
+	}
+	hash, err := s.hash([]byte(req.Password))
 	if err != nil {
 		return User{}, kitshop.Internal(fmt.Errorf("hash password: %w", err))
 	}

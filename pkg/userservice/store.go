@@ -9,6 +9,8 @@ type Store interface {
 	// CreateUser stores u with its password hash; ErrAlreadyExists when the
 	// email is taken.
 	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// EmailTaken reports whether a user has email, case-insensitively.
+	EmailTaken(ctx context.Context, email string) (bool, error)
 	// GetUser returns the user with id, or ErrNotFound.
 	GetUser(ctx context.Context, id string) (User, error)
 	// ListUsers returns up to limit users with IDs greater than after, in

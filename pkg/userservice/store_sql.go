@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
-	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 //go:embed migrations/*.sql
@@ -58,9 +57,22 @@ func (s *SQLStore) CreateUser(ctx context.Context, u User, passwordHash string) 
 		return ErrAlreadyExists
 	}
 	if err != nil {
-		return kitshop.Internal(fmt.Errorf("insert user: %w", err))
+		return sqldb.Fault(fmt.Errorf("insert user: %w", err))
 	}
 	return nil
+}
+
+// EmailTaken implements Store.
+func (s *SQLStore) EmailTaken(ctx context.Context, email string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT 1 FROM users WHERE email_key = ?`), emailKey(email)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, sqldb.Fault(fmt.Errorf("look up email: %w", err))
+	}
+	return true, nil
 }
 
 // GetUser implements Store.
@@ -70,7 +82,7 @@ func (s *SQLStore) GetUser(ctx context.Context, id string) (User, error) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
-		return User{}, kitshop.Internal(fmt.Errorf("get user: %w", err))
+		return User{}, sqldb.Fault(fmt.Errorf("get user: %w", err))
 	}
 	return u, nil
 }
@@ -80,19 +92,19 @@ func (s *SQLStore) ListUsers(ctx context.Context, after string, limit int) ([]Us
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
 		`SELECT id, name, email, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
-		return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
+		return nil, sqldb.Fault(fmt.Errorf("list users: %w", err))
 	}
 	defer rows.Close()
 	users := make([]User, 0, limit)
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
+			return nil, sqldb.Fault(fmt.Errorf("list users: %w", err))
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, kitshop.Internal(fmt.Errorf("list users: %w", err))
+		return nil, sqldb.Fault(fmt.Errorf("list users: %w", err))
 	}
 	return users, nil
 }

@@ -41,6 +41,7 @@ func testStore(t *testing.T, newStore storeFactory) {
 	t.Run("CreateThenGet", func(t *testing.T) { testStoreCreateThenGet(t, newStore(t)) })
 	t.Run("GetUnknown", func(t *testing.T) { testStoreGetUnknown(t, newStore(t)) })
 	t.Run("EmailUniqueIgnoringCase", func(t *testing.T) { testStoreEmailUnique(t, newStore(t)) })
+	t.Run("EmailTaken", func(t *testing.T) { testStoreEmailTaken(t, newStore(t)) })
 	t.Run("ConcurrentSameEmail", func(t *testing.T) { testStoreConcurrentSameEmail(t, newStore(t)) })
 	t.Run("ListInIDOrder", func(t *testing.T) { testStoreList(t, newStore(t)) })
 	t.Run("PingAndClose", func(t *testing.T) { testStorePing(t, newStore(t)) })
@@ -253,5 +254,18 @@ func TestSQLStoreReopen(t *testing.T) {
 	defer s.Close()
 	if _, err := s.GetUser(context.Background(), u.ID); err != nil {
 		t.Fatalf("user lost on re-open: %v", err)
+	}
+}
+
+func testStoreEmailTaken(t *testing.T, s Store) {
+	ctx := context.Background()
+	if taken, err := s.EmailTaken(ctx, "ada@example.com"); err != nil || taken {
+		t.Fatalf("EmailTaken before sign-up = %v, %v", taken, err)
+	}
+	if err := s.CreateUser(ctx, newUser("Ada@Example.com"), "h"); err != nil {
+		t.Fatal(err)
+	}
+	if taken, err := s.EmailTaken(ctx, "ada@EXAMPLE.com"); err != nil || !taken {
+		t.Fatalf("EmailTaken after sign-up = %v, %v", taken, err)
 	}
 }

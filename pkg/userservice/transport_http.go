@@ -19,7 +19,9 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/users", httptransport.NewServer(set.CreateUserEndpoint, decodeCreateUserRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/users/{id}", httptransport.NewServer(set.GetUserEndpoint, decodeGetUserRequest, transport.EncodeJSONResponse, opts...))
-	rt.Handle("GET /v1/users", httptransport.NewServer(set.ListUsersEndpoint, decodeListUsersRequest, encodeListUsersResponse, opts...))
+	cursors := ops.Cursors
+	rt.Handle("GET /v1/users", httptransport.NewServer(set.ListUsersEndpoint, decodeListUsersRequest(cursors), encodeListUsersResponse(cursors),
+		append(opts, transport.ListNamed("users"))...))
 	return transport.Finish(rt, ops)
 }
 
@@ -35,22 +37,26 @@ func decodeGetUserRequest(_ context.Context, r *http.Request) (any, error) {
 	return GetUserRequest{ID: r.PathValue("id")}, nil
 }
 
-func decodeListUsersRequest(_ context.Context, r *http.Request) (any, error) {
-	page, err := transport.DecodePage(r)
-	if err != nil {
-		return nil, err
+func decodeListUsersRequest(cursors *transport.Cursors) httptransport.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		page, err := cursors.DecodePage(r, "users")
+		if err != nil {
+			return nil, err
+		}
+		return ListUsersRequest{After: page.After, Limit: page.Limit}, nil
 	}
-	return ListUsersRequest{After: page.After, Limit: page.Limit}, nil
 }
 
 func encodeCreated(ctx context.Context, w http.ResponseWriter, response any) error {
 	return transport.EncodeJSONResponse(ctx, w, transport.Created{Body: response})
 }
 
-func encodeListUsersResponse(ctx context.Context, w http.ResponseWriter, response any) error {
-	resp, err := transport.Assert[ListUsersResponse](response)
-	if err != nil {
-		return err
+func encodeListUsersResponse(cursors *transport.Cursors) httptransport.EncodeResponseFunc {
+	return func(ctx context.Context, w http.ResponseWriter, response any) error {
+		resp, err := transport.Assert[ListUsersResponse](response)
+		if err != nil {
+			return err
+		}
+		return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Users, cursors.Next(ctx, resp.Next)))
 	}
-	return transport.EncodeJSONResponse(ctx, w, transport.NewListBody(resp.Users, resp.Next))
 }

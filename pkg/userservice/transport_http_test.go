@@ -154,7 +154,7 @@ func TestHTTPEmptyListIsAnEmptyArray(t *testing.T) {
 func TestHTTPErrors(t *testing.T) {
 	st := newStack(t)
 	taken := st.create(t, "Taken", "taken@example.com", "password1")
-	validCursor := transport.EncodeCursor(taken.ID)
+	validCursor := (*transport.Cursors)(nil).Encode("users", taken.ID)
 	for _, tc := range []struct {
 		name                  string
 		method, target, ctype string
