@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-kit/log"
@@ -99,7 +98,7 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 			}
 			elapsed := time.Since(start)
 			if metrics != nil {
-				metrics.duration.WithLabelValues(r.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+				metrics.duration.WithLabelValues(methodLabel(r.Method), route, codeLabel(status)).Observe(elapsed.Seconds())
 			}
 			kv := []any{"request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "duration", elapsed.String()}
