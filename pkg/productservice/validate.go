@@ -3,6 +3,7 @@ package productservice
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/transport"
@@ -22,6 +23,8 @@ func validateCreateProduct(req CreateProductRequest) error {
 		return transport.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
 		return transport.InvalidArgument("name", "is required")
+	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
+		return transport.InvalidArgument("name", "must not hold control characters")
 	case n > MaxNameLength:
 		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:

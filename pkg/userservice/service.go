@@ -18,6 +18,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/internal/ids"
@@ -144,6 +145,8 @@ func validateCreate(req CreateUserRequest) error {
 		return transport.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
 		return transport.InvalidArgument("name", "is required")
+	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
+		return transport.InvalidArgument("name", "must not hold control characters")
 	case n > MaxNameLength:
 		return transport.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	}
