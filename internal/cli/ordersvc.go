@@ -110,7 +110,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		defer close(recoveryDone)
 		orders.RunRecovery(recoveryCtx, *recoveryEvery)
 	}()
-	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 	stopRecovery()
 	<-recoveryDone
 	return err

@@ -65,5 +65,5 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Gatherer: reg,
 		Timeout:  *common.requestTimeout,
 	})
-	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }
