@@ -25,14 +25,16 @@ type limitListener struct {
 	slots chan struct{}
 	mu    sync.Mutex
 	idle  map[net.Conn]struct{}
+	full  bool // Accept waits for a slot: connections turning idle are closed
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
 	default:
-		l.closeIdle()
+		l.setFull(true)
 		l.slots <- struct{}{}
+		l.setFull(false)
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
@@ -42,11 +44,17 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
 }
 
-// closeIdle closes the idle keep-alive connections, whose clients open a
-// fresh one on their next request as HTTP/1.1 allows.
-func (l *limitListener) closeIdle() {
+// setFull records whether Accept waits for a slot; when it starts to, the
+// idle keep-alive connections are closed (their clients open a fresh one on
+// their next request, as HTTP/1.1 allows), and so are those that turn idle
+// while it waits.
+func (l *limitListener) setFull(full bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.full = full
+	if !full {
+		return
+	}
 	for c := range l.idle {
 		_ = c.Close()
 		delete(l.idle, c)
@@ -56,9 +64,12 @@ func (l *limitListener) closeIdle() {
 func (l *limitListener) track(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s == http.StateIdle {
+	switch {
+	case s == http.StateIdle && l.full:
+		_ = c.Close()
+	case s == http.StateIdle:
 		l.idle[c] = struct{}{}
-	} else {
+	default:
 		delete(l.idle, c)
 	}
 }
