@@ -35,6 +35,7 @@ const (
 	CodeIdempotencyKeyReused  Code = "idempotency_key_reused"
 	CodeDependencyUnavailable Code = "dependency_unavailable"
 	CodeTooManyRequests       Code = "too_many_requests"
+	CodeHeadersTooLarge       Code = "request_header_fields_too_large"
 	CodeInternal              Code = "internal"
 )
 
@@ -54,6 +55,7 @@ var codeStatus = map[Code]int{
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
 	CodeDependencyUnavailable: http.StatusServiceUnavailable,
 	CodeTooManyRequests:       http.StatusTooManyRequests,
+	CodeHeadersTooLarge:       http.StatusRequestHeaderFieldsTooLarge,
 	CodeInternal:              http.StatusInternalServerError,
 }
 

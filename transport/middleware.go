@@ -114,6 +114,11 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 				panic(http.ErrAbortHandler)
 			}
 		}()
+		if headerBytes(r) > MaxHeaderBytes {
+			rec.Header().Set("Connection", "close")
+			EncodeError(ctx, NewError(CodeHeadersTooLarge, "request headers exceed %d bytes", MaxHeaderBytes), rec)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -162,3 +167,15 @@ func (s *statusRecorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// headerBytes is the size of r's request line and headers as sent, near
+// enough to hold them to MaxHeaderBytes.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host) + 16
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
