@@ -16,7 +16,12 @@ import (
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
+// CodeHeadersTooLarge is the code of a request whose headers are too large
+// (431). It belongs to HTTP alone, so it is the wire's, not the domain's.
+const CodeHeadersTooLarge kitshop.Code = "request_header_fields_too_large"
+
 var codeStatus = map[kitshop.Code]int{
+	CodeHeadersTooLarge:               http.StatusRequestHeaderFieldsTooLarge,
 	kitshop.CodeInvalidArgument:       http.StatusBadRequest,
 	kitshop.CodeNotFound:              http.StatusNotFound,
 	kitshop.CodeMethodNotAllowed:      http.StatusMethodNotAllowed,

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
@@ -44,6 +45,10 @@ func checkAccepted(t *testing.T, data []byte, v *orderLike) {
 	t.Helper()
 	if !json.Valid(data) {
 		t.Fatalf("accepted invalid JSON %q", data)
+	}
+	// Accepted bytes are valid UTF-8 as sent, never silently replaced.
+	if !utf8.Valid(data) {
+		t.Fatalf("accepted invalid UTF-8 %q", data)
 	}
 	again, err := json.Marshal(v)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,9 @@ const MaxBodyBytes = 1 << 20
 //     (a missing Content-Type is read as JSON);
 //   - a body over MaxBodyBytes is 413 payload_too_large;
 //   - malformed JSON, unknown fields, wrong types and trailing data are 400
-//     invalid_argument with a message naming the field where it can.
+//     invalid_argument with a message naming the field where it can;
+//   - so are invalid UTF-8 in a string, a field name that differs from the
+//     struct's json name in case, and a field given twice (see checkRaw).
 func DecodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -82,7 +85,7 @@ func UnmarshalStrict(data []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return kitshop.InvalidArgument("body", "must hold exactly one JSON value")
 	}
-	return nil
+	return checkRaw(data, reflect.TypeOf(v))
 }
 
 func jsonError(err error) error {

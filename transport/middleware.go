@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-kit/log"
@@ -100,7 +99,7 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 			}
 			elapsed := time.Since(start)
 			if metrics != nil {
-				metrics.duration.WithLabelValues(r.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+				metrics.duration.WithLabelValues(methodLabel(r.Method), route, codeLabel(status)).Observe(elapsed.Seconds())
 			}
 			kv := []any{"request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "duration", elapsed.String()}
@@ -116,6 +115,11 @@ func Instrument(next http.Handler, logger log.Logger, metrics *HTTPMetrics) http
 				panic(http.ErrAbortHandler)
 			}
 		}()
+		if headerBytes(r) > MaxHeaderBytes {
+			rec.Header().Set("Connection", "close")
+			EncodeError(ctx, kitshop.NewError(CodeHeadersTooLarge, "request headers exceed %d bytes", MaxHeaderBytes), rec)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -164,3 +168,15 @@ func (s *statusRecorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// headerBytes is the size of r's request line and headers as sent, near
+// enough to hold them to MaxHeaderBytes.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host) + 16
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}

@@ -11,6 +11,9 @@ import (
 	"github.com/go-kit/log"
 )
 
+// MaxHeaderBytes is the most header bytes a request may send (64 KiB).
+const MaxHeaderBytes = 64 << 10
+
 // ShutdownGrace is how long Serve lets in-flight requests finish after its
 // context ends.
 const ShutdownGrace = 10 * time.Second
@@ -26,7 +29,10 @@ func NewServer(addr string, h http.Handler, requestTimeout time.Duration) *http.
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      requestTimeout + 10*time.Second,
 		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		// net/http answers headers over its own limit with a plain-text
+		// 431 before any handler runs, so its limit is set well above the
+		// contract's, which Instrument enforces with the JSON error.
+		MaxHeaderBytes: 4 * MaxHeaderBytes,
 	}
 }
 

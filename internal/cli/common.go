@@ -19,6 +19,7 @@ type serviceFlags struct {
 	requestTimeout *time.Duration
 	healthcheck    *bool
 	serviceSecret  *string
+	maxConnections *int
 }
 
 func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
@@ -29,7 +30,8 @@ func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
 		requestTimeout: fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take"),
 		serviceSecret: fl.String("service-secret", "SERVICE_SECRET", "", "the secret the shop's services share (at least 32 bytes; required): "+
 			"signs list cursors; make one with: openssl rand -hex 32"),
-		healthcheck: fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
+		maxConnections: fl.Int("max-connections", "MAX_CONNECTIONS", transport.DefaultMaxConnections, "most connections open at once; beyond it new ones wait in the kernel's backlog"),
+		healthcheck:    fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
 	}
 }
 

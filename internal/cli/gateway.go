@@ -35,6 +35,7 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	orderURL := fl.String("order-url", "ORDER_SERVICE_URL", "http://localhost:8083", "order service base URL; several, comma-separated, are used in turn")
 	logFormat := fl.String("log-format", "LOG_FORMAT", "logfmt", "log format: logfmt or json")
 	requestTimeout := fl.Duration("request-timeout", "REQUEST_TIMEOUT", 5*time.Second, "longest time one inbound request may take, proxying included")
+	maxConnections := fl.Int("max-connections", "MAX_CONNECTIONS", transport.DefaultMaxConnections, "most connections open at once; beyond it new ones wait in the kernel's backlog")
 	check := fl.Bool("healthcheck", "check the gateway already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -69,7 +70,7 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, *httpAddr, handler, *requestTimeout, logger)
+	return serve(ctx, *httpAddr, handler, *requestTimeout, *maxConnections, logger)
 }
 
 // gatewayConfig is where each backend's instances are, and the bound on a

@@ -124,7 +124,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		orderservice.RunPurger(recoveryCtx, store, *idemTTL, orderservice.PurgeInterval(*idemTTL), time.Now,
 			log.With(logger, "component", "purger"))
 	}()
-	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 	stopRecovery()
 	<-recoveryDone
 	<-purgerDone

@@ -80,5 +80,5 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Timeout:  *common.requestTimeout,
 		Cursors:  cursors,
 	})
-	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, logger)
+	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/pkg/kitshop"
@@ -16,6 +17,8 @@ func validateCreateProduct(req CreateProductRequest) error {
 		return kitshop.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
 		return kitshop.InvalidArgument("name", "is required")
+	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
+		return kitshop.InvalidArgument("name", "must not hold control characters")
 	case n > MaxNameLength:
 		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:

@@ -18,6 +18,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/internal/ids"
@@ -161,6 +162,8 @@ func validateCreate(req CreateUserRequest) error {
 		return kitshop.InvalidArgument("name", "must be valid UTF-8")
 	case strings.TrimSpace(req.Name) == "":
 		return kitshop.InvalidArgument("name", "is required")
+	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
+		return kitshop.InvalidArgument("name", "must not hold control characters")
 	case n > MaxNameLength:
 		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	}

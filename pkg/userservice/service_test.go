@@ -38,6 +38,10 @@ func TestCreateUserValidation(t *testing.T) {
 		{"name 201 characters", CreateUserRequest{strings.Repeat("a", 201), okEmail, okPassword}, "name", 0},
 		{"name 201 two-byte characters", CreateUserRequest{strings.Repeat("é", 201), okEmail, okPassword}, "name", 0},
 		{"name invalid UTF-8", CreateUserRequest{"Ada\xff", okEmail, okPassword}, "name", 0},
+		{"name with NUL", CreateUserRequest{"Ada\x00Lovelace", okEmail, okPassword}, "name", 0},
+		{"name with newline", CreateUserRequest{"Ada\nLovelace", okEmail, okPassword}, "name", 0},
+		{"name with DEL", CreateUserRequest{"Ada\x7f", okEmail, okPassword}, "name", 0},
+		{"name with C1 control", CreateUserRequest{"Ada\u0085", okEmail, okPassword}, "name", 0},
 
 		{"email with plus and case", CreateUserRequest{okName, "Ada.Lovelace+shop@Example.COM", okPassword}, "", 0},
 		{"email subdomain", CreateUserRequest{okName, "a@mail.example.co.uk", okPassword}, "", 0},
