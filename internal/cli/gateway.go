@@ -207,10 +207,19 @@ func keepOurRequestID(resp *http.Response) error {
 //     answer): 502 with the same code and body, and no Retry-After, since
 //     the backend may have acted on the request. Retry with the same
 //     Idempotency-Key.
+//
+// A request with a body closes its connection after the answer: the body
+// may not have been read to its end (one that never ends, say), and
+// net/http would otherwise try to drain it before writing the answer,
+// holding the client until the server's read timeout instead of answering
+// in time.
 func (b *backend) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		w.WriteHeader(statusClientClosedRequest)
 		return
+	}
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
 	}
 	e := kitshop.DependencyUnavailable(b.dependency, gatewayRetryAfter, err)
 	if !unreachable(err) {

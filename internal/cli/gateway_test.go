@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -366,3 +367,56 @@ const testServiceSecret = "test-service-secret-0123456789abcdef"
 
 // lockedWriter is a buffer that a test may read while a service writes it.
 type lockedWriter = testkit.LogSink
+
+// A client whose chunked body never ends gets the gateway's 503 within
+// REQUEST_TIMEOUT, as JSON, not a connection held until the server's read
+// timeout: the gateway must not try to drain the body before answering.
+func TestGatewayAnswersANeverEndingBodyInTime(t *testing.T) {
+	backend := newEchoBackend(t, "order") // reads the whole body: never returns
+	const timeout = 300 * time.Millisecond
+	gw := startGateway(t, gatewayConfig{orders: []string{backend.srv.URL}, requestTimeout: timeout})
+
+	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /v1/orders HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\n"+
+		"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	go func() { // one more byte of body every 20ms, never the last chunk
+		defer close(trickled)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := io.WriteString(conn, "1\r\n \r\n"); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-trickled }()
+
+	start := time.Now()
+	_ = conn.SetReadDeadline(start.Add(timeout + 2*time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after %s: %v", time.Since(start), err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var e wireError
+	if resp.StatusCode != 503 || json.Unmarshal(body, &e) != nil || e.Error.Code != "dependency_unavailable" || e.Error.Dependency != "order" {
+		t.Fatalf("never-ending body: %d %s", resp.StatusCode, body)
+	}
+	if took := time.Since(start); took > timeout+time.Second {
+		t.Fatalf("answered after %s with REQUEST_TIMEOUT %s", took, timeout)
+	}
+}
