@@ -1,101 +1,22 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 )
 
-// echoBackend is a stand-in service that answers with what it received.
-type echoBackend struct {
-	name string
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits int
-}
-
-type echoed struct {
-	Backend   string `json:"backend"`
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Query     string `json:"query"`
-	Body      string `json:"body"`
-	RequestID string `json:"request_id"`
-}
-
-func newEchoBackend(t *testing.T, name string) *echoBackend {
-	t.Helper()
-	b := &echoBackend{name: name}
-	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.mu.Lock()
-		b.hits++
-		b.mu.Unlock()
-		body, _ := io.ReadAll(r.Body)
-		// A real service echoes the request ID too; the gateway must not
-		// send it twice.
-		w.Header().Set(transport.RequestIDHeader, r.Header.Get(transport.RequestIDHeader))
-		_ = transport.WriteJSON(w, http.StatusOK, echoed{b.name, r.Method, r.URL.Path, r.URL.RawQuery, string(body), r.Header.Get(transport.RequestIDHeader)})
-	}))
-	t.Cleanup(b.srv.Close)
-	return b
-}
-
-func (b *echoBackend) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.hits
-}
-
-// startGateway serves newGateway over httptest; cfg's empty lists default
-// to an address where nothing listens.
-func startGateway(t *testing.T, cfg gatewayConfig) *httptest.Server {
-	t.Helper()
-	dead := "http://" + deadAddr(t)
-	for _, l := range []*[]string{&cfg.users, &cfg.products, &cfg.orders} {
-		if len(*l) == 0 {
-			*l = []string{dead}
-		}
-	}
-	if cfg.requestTimeout == 0 {
-		cfg.requestTimeout = 5 * time.Second
-	}
-	client := transport.NewPooledHTTPClient()
-	h, err := newGateway(cfg, client.Transport, log.NewNopLogger(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(h)
-	t.Cleanup(client.CloseIdleConnections) // runs before the backends close
-	t.Cleanup(gw.Close)
-	return gw
-}
-
 // deadAddr is a loopback address where nothing listens.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
+func deadAddr(t *testing.T) string { return testkit.DeadAddr(t) }
 
 type reply struct {
 	status int
@@ -105,199 +26,15 @@ type reply struct {
 
 func do(t *testing.T, method, url, body string, header map[string]string) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	tr := &http.Transport{DisableKeepAlives: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, data}
+	r := testkit.Do(t, method, url, body, header)
+	return reply{r.Status, r.Header, r.Body}
 }
 
-type wireError struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Dependency string `json:"dependency"`
-	} `json:"error"`
-}
+type wireError = testkit.WireError
 
 func decodeWireError(t *testing.T, r reply) wireError {
 	t.Helper()
-	var e wireError
-	if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Code == "" {
-		t.Fatalf("status %d body %q is not the error JSON", r.status, r.body)
-	}
-	return e
-}
-
-func TestGatewayRoutesEachPrefixToItsBackend(t *testing.T) {
-	users, products, orders := newEchoBackend(t, "user"), newEchoBackend(t, "product"), newEchoBackend(t, "order")
-	gw := startGateway(t, gatewayConfig{users: []string{users.srv.URL}, products: []string{products.srv.URL}, orders: []string{orders.srv.URL}})
-
-	for _, tc := range []struct{ method, path, backend, wantPath, wantQuery string }{
-		{"GET", "/v1/users", "user", "/v1/users", ""},
-		{"POST", "/v1/users", "user", "/v1/users", ""},
-		{"GET", "/v1/users/usr_1", "user", "/v1/users/usr_1", ""},
-		{"GET", "/v1/users?limit=2&cursor=abc", "user", "/v1/users", "limit=2&cursor=abc"},
-		{"GET", "/v1/products/prd_1", "product", "/v1/products/prd_1", ""},
-		{"POST", "/v1/products", "product", "/v1/products", ""},
-		{"POST", "/v1/orders", "order", "/v1/orders", ""},
-		{"GET", "/v1/orders?user_id=u", "order", "/v1/orders", "user_id=u"},
-		{"DELETE", "/v1/orders/ord_1", "order", "/v1/orders/ord_1", ""},
-	} {
-		r := do(t, tc.method, gw.URL+tc.path, `{"x":1}`, map[string]string{"Content-Type": "application/json"})
-		var got echoed
-		if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
-			t.Fatalf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
-		}
-		if got.Backend != tc.backend || got.Method != tc.method || got.Path != tc.wantPath || got.Query != tc.wantQuery {
-			t.Errorf("%s %s reached %+v", tc.method, tc.path, got)
-		}
-		if tc.method == "POST" && got.Body != `{"x":1}` {
-			t.Errorf("%s %s: body %q", tc.method, tc.path, got.Body)
-		}
-	}
-}
-
-func TestGatewayOwnRoutes(t *testing.T) {
-	products := newEchoBackend(t, "product")
-	gw := startGateway(t, gatewayConfig{products: []string{products.srv.URL}})
-
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		code         string
-	}{
-		{"POST", "/v1/reservations", 404, "not_found"},
-		{"POST", "/v1/reservations/res_1/confirm", 404, "not_found"},
-		{"DELETE", "/v1/reservations/res_1", 404, "not_found"},
-		{"GET", "/v2/users", 404, "not_found"},
-		{"GET", "/", 404, "not_found"},
-		{"POST", "/healthz", 405, "method_not_allowed"},
-		{"DELETE", "/metrics", 405, "method_not_allowed"},
-	} {
-		r := do(t, tc.method, gw.URL+tc.path, "", nil)
-		if r.status != tc.status || decodeWireError(t, r).Error.Code != tc.code {
-			t.Errorf("%s %s = %d %s, want %d %s", tc.method, tc.path, r.status, r.body, tc.status, tc.code)
-		}
-		if tc.status == 405 && r.header.Get("Allow") == "" {
-			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
-		}
-	}
-	if n := products.count(); n != 0 {
-		t.Errorf("reservations reached the product service %d times", n)
-	}
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if r := do(t, "GET", gw.URL+path, "", nil); r.status != 200 || !bytes.Contains(r.body, []byte(`"status":"ok"`)) {
-			t.Errorf("GET %s = %d %s", path, r.status, r.body)
-		}
-	}
-	do(t, "GET", gw.URL+"/v1/products", "", nil)
-	m := do(t, "GET", gw.URL+"/metrics", "", nil)
-	if m.status != 200 || !bytes.Contains(m.body, []byte(`http_request_duration_seconds_count{code="200",method="GET",route="/v1/products"}`)) {
-		t.Errorf("metrics lack the proxied request:\n%s", m.body)
-	}
-}
-
-func TestGatewayDownBackendIs503WithDependency(t *testing.T) {
-	users, products, orders := newEchoBackend(t, "user"), newEchoBackend(t, "product"), newEchoBackend(t, "order")
-	gw := startGateway(t, gatewayConfig{users: []string{users.srv.URL}, products: []string{products.srv.URL}, orders: []string{orders.srv.URL}})
-	for _, b := range []*echoBackend{users, products, orders} {
-		b.srv.Close()
-	}
-	for path, dep := range map[string]string{"/v1/users/u": "user", "/v1/products": "product", "/v1/orders": "order"} {
-		r := do(t, "GET", gw.URL+path, "", nil)
-		e := decodeWireError(t, r)
-		if r.status != 503 || e.Error.Code != "dependency_unavailable" || e.Error.Dependency != dep || r.header.Get("Retry-After") != "1" {
-			t.Errorf("GET %s = %d Retry-After %q %s", path, r.status, r.header.Get("Retry-After"), r.body)
-		}
-		if r.header.Get(transport.RequestIDHeader) == "" {
-			t.Errorf("GET %s: no request ID on the error", path)
-		}
-	}
-}
-
-func TestGatewayBrokenAnswerIs502(t *testing.T) {
-	rude := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err == nil {
-			_ = conn.Close() // no answer at all
-		}
-	}))
-	t.Cleanup(rude.Close)
-	gw := startGateway(t, gatewayConfig{orders: []string{rude.URL}})
-	r := do(t, "POST", gw.URL+"/v1/orders", `{}`, nil)
-	e := decodeWireError(t, r)
-	if r.status != 502 || e.Error.Code != "dependency_unavailable" || e.Error.Dependency != "order" || r.header.Get("Retry-After") != "" {
-		t.Fatalf("POST /v1/orders = %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
-	}
-}
-
-func TestGatewayPassesTheRequestIDOn(t *testing.T) {
-	users := newEchoBackend(t, "user")
-	gw := startGateway(t, gatewayConfig{users: []string{users.srv.URL}})
-
-	r := do(t, "GET", gw.URL+"/v1/users", "", map[string]string{transport.RequestIDHeader: "req-abc-123"})
-	var got echoed
-	_ = json.Unmarshal(r.body, &got)
-	if got.RequestID != "req-abc-123" || len(r.header.Values(transport.RequestIDHeader)) != 1 || r.header.Get(transport.RequestIDHeader) != "req-abc-123" {
-		t.Errorf("given ID: backend saw %q, response has %q", got.RequestID, r.header.Values(transport.RequestIDHeader))
-	}
-	r = do(t, "GET", gw.URL+"/v1/users", "", nil)
-	_ = json.Unmarshal(r.body, &got)
-	if id := r.header.Get(transport.RequestIDHeader); id == "" || got.RequestID != id || len(r.header.Values(transport.RequestIDHeader)) != 1 {
-		t.Errorf("generated ID: backend saw %q, response has %q", got.RequestID, r.header.Values(transport.RequestIDHeader))
-	}
-}
-
-func TestGatewayBoundsTheWholeRequest(t *testing.T) {
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(slow.Close)
-	t.Cleanup(func() { close(release) })
-	const timeout = 300 * time.Millisecond
-	gw := startGateway(t, gatewayConfig{orders: []string{slow.URL}, requestTimeout: timeout})
-
-	start := time.Now()
-	r := do(t, "POST", gw.URL+"/v1/orders", `{}`, nil)
-	took := time.Since(start)
-	e := decodeWireError(t, r)
-	if r.status != 503 || e.Error.Dependency != "order" || r.header.Get("Retry-After") != "1" {
-		t.Fatalf("slow backend: %d %s", r.status, r.body)
-	}
-	// The answer comes within the timeout, after the work's share of it
-	// (the timeout less a small reserve for writing the answer).
-	if took < timeout-timeout/20 || took > timeout+time.Second {
-		t.Fatalf("answered after %s with REQUEST_TIMEOUT %s", took, timeout)
-	}
-}
-
-func TestGatewayRoundRobinsInstances(t *testing.T) {
-	a, b := newEchoBackend(t, "user-a"), newEchoBackend(t, "user-b")
-	gw := startGateway(t, gatewayConfig{users: []string{a.srv.URL, b.srv.URL}})
-	for range 6 {
-		if r := do(t, "GET", gw.URL+"/v1/users", "", nil); r.status != 200 {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-	}
-	if a.count() != 3 || b.count() != 3 {
-		t.Fatalf("instances got %d and %d of 6 requests", a.count(), b.count())
-	}
+	return testkit.DecodeWireError(t, r.status, r.body)
 }
 
 func TestRunGatewayRejectsBadSettings(t *testing.T) {
@@ -320,13 +57,15 @@ func TestRunGatewayRejectsBadSettings(t *testing.T) {
 
 func TestRunGatewayServesUntilCancelled(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	users := newEchoBackend(t, "user")
+	users := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = transport.WriteJSON(w, http.StatusOK, map[string]any{"items": []any{}, "next_cursor": ""})
+	}))
 	addr := deadAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	var out lockedWriter
 	go func() {
-		errc <- RunGateway(ctx, []string{"-http-addr", addr}, mapEnv(map[string]string{"USER_SERVICE_URL": users.srv.URL}), &out)
+		errc <- RunGateway(ctx, []string{"-http-addr", addr}, mapEnv(map[string]string{"USER_SERVICE_URL": users.URL}), &out)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -350,7 +89,7 @@ func TestRunGatewayServesUntilCancelled(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "request_id=one-id") || !strings.Contains(s, "route=/v1/users") {
 		t.Errorf("no access log line for the request:\n%s", s)
 	}
-	users.srv.Close()
+	users.Close()
 }
 
 func mapEnv(m map[string]string) func(string) string {
@@ -367,56 +106,3 @@ const testServiceSecret = "test-service-secret-0123456789abcdef"
 
 // lockedWriter is a buffer that a test may read while a service writes it.
 type lockedWriter = testkit.LogSink
-
-// A client whose chunked body never ends gets the gateway's 503 within
-// REQUEST_TIMEOUT, as JSON, not a connection held until the server's read
-// timeout: the gateway must not try to drain the body before answering.
-func TestGatewayAnswersANeverEndingBodyInTime(t *testing.T) {
-	backend := newEchoBackend(t, "order") // reads the whole body: never returns
-	const timeout = 300 * time.Millisecond
-	gw := startGateway(t, gatewayConfig{orders: []string{backend.srv.URL}, requestTimeout: timeout})
-
-	conn, err := net.Dial("tcp", gw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, "POST /v1/orders HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\n"+
-		"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	trickled := make(chan struct{})
-	go func() { // one more byte of body every 20ms, never the last chunk
-		defer close(trickled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := io.WriteString(conn, "1\r\n \r\n"); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); <-trickled }()
-
-	start := time.Now()
-	_ = conn.SetReadDeadline(start.Add(timeout + 2*time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer after %s: %v", time.Since(start), err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var e wireError
-	if resp.StatusCode != 503 || json.Unmarshal(body, &e) != nil || e.Error.Code != "dependency_unavailable" || e.Error.Dependency != "order" {
-		t.Fatalf("never-ending body: %d %s", resp.StatusCode, body)
-	}
-	if took := time.Since(start); took > timeout+time.Second {
-		t.Fatalf("answered after %s with REQUEST_TIMEOUT %s", took, timeout)
-	}
-}

@@ -1,5 +1,7 @@
 // Package testkit holds the few helpers the project's tests share: a
-// goroutine-safe log sink, a bounded poll and a request-like context. It is imported only by tests.
+// goroutine-safe log sink, a bounded poll, a request-like context and a
+// one-shot HTTP client with the contract's error body. It is imported only
+// by tests.
 package testkit
 
 import (

@@ -1,4 +1,4 @@
-package cli
+package gateway
 
 // BenchmarkGateway proxies GET /v1/users/{id} in process: the gateway's
 // whole handler (access log, metrics, request ID, timeout, reverse proxy
@@ -6,7 +6,7 @@ package cli
 // answers a user's JSON at once. The backend's cost is in every figure;
 // the difference between variants is the gateway's.
 //
-//	go test -run '^$' -bench Gateway -benchmem ./internal/cli/
+//	go test -run '^$' -bench Gateway -benchmem ./internal/gateway/
 
 import (
 	"io"
@@ -31,8 +31,8 @@ func BenchmarkGateway(b *testing.B) {
 	defer backend.Close()
 	client := transport.NewPooledHTTPClient()
 	defer client.CloseIdleConnections()
-	h, err := newGateway(gatewayConfig{users: []string{backend.URL}, products: []string{backend.URL}, orders: []string{backend.URL},
-		requestTimeout: 5 * time.Second}, client.Transport, log.NewLogfmtLogger(io.Discard), prometheus.NewRegistry())
+	h, err := New(Config{Users: []string{backend.URL}, Products: []string{backend.URL}, Orders: []string{backend.URL},
+		RequestTimeout: 5 * time.Second}, client.Transport, log.NewLogfmtLogger(io.Discard), prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
