@@ -72,8 +72,11 @@ const probeTable = "sqldb_write_probe"
 func (db *DB) createProbe(ctx context.Context) error {
 	create := `CREATE TABLE IF NOT EXISTS ` + probeTable + ` (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)`
 	_, err := db.DB.ExecContext(ctx, create)
-	if IsUniqueViolation(err) {
-		// PostgreSQL: another instance created it at the same moment.
+	var pgErr *pgconn.PgError
+	if IsUniqueViolation(err) || errors.As(err, &pgErr) && (pgErr.Code == "42P07" || pgErr.Code == "42710") {
+		// PostgreSQL: another instance created it at the same moment (IF
+		// NOT EXISTS does not hold across concurrent sessions: the table's
+		// row type or name may collide first).
 		_, err = db.DB.ExecContext(ctx, create)
 	}
 	if err != nil {
