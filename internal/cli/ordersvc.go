@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -11,6 +12,7 @@ import (
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // RunOrderService runs the order service until ctx ends: its HTTP API, the
@@ -21,15 +23,7 @@ import (
 func RunOrderService(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fl := NewFlags("ordersvc", getenv, stdout)
 	common := commonFlags(fl, ":8083", "ordersvc")
-	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated")
-	productURL := fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082", "product service base URL(s), comma-separated")
-	callTimeout := fl.Duration("call-timeout", "CALL_TIMEOUT", time.Second, "timeout of one attempt of one downstream call")
-	maxAttempts := fl.Int("retry-max-attempts", "RETRY_MAX_ATTEMPTS", 3, "attempts per downstream call, the first included")
-	openTimeout := fl.Duration("breaker-open-timeout", "BREAKER_OPEN_TIMEOUT", 5*time.Second, "how long a circuit breaker stays open before probing")
-	consecutive := fl.Int("breaker-consecutive-failures", "BREAKER_CONSECUTIVE_FAILURES", 5, "consecutive failures that open a breaker")
-	ratio := fl.Float("breaker-failure-ratio", "BREAKER_FAILURE_RATIO", 0.5, "failure ratio that opens a breaker, over at least -breaker-min-requests requests")
-	minRequests := fl.Int("breaker-min-requests", "BREAKER_MIN_REQUESTS", 20, "requests counted before the failure ratio applies")
-	probes := fl.Int("breaker-half-open-probes", "BREAKER_HALF_OPEN_PROBES", 1, "requests a half-open breaker lets through")
+	deps := dependencyFlags(fl)
 	recoveryEvery := fl.Duration("recovery-interval", "RECOVERY_INTERVAL", time.Second, "how often half-done orders are finished or undone")
 	idemTTL := fl.Duration("idempotency-ttl", "IDEMPOTENCY_TTL", orderservice.DefaultIdempotencyTTL,
 		"how long an idempotency key, and a rejected or cancelled order, is kept after it settled")
@@ -46,39 +40,12 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	if *ratio <= 0 || *ratio > 1 {
-		return fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *ratio)
-	}
-	userInstances, err := transport.ParseInstances(*userURL)
-	if err != nil {
-		return fmt.Errorf("USER_SERVICE_URL: %w", err)
-	}
-	productInstances, err := transport.ParseInstances(*productURL)
-	if err != nil {
-		return fmt.Errorf("PRODUCT_SERVICE_URL: %w", err)
-	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "ordersvc")
 	if err != nil {
 		return err
 	}
-
 	reg := obs.NewRegistry()
-	settings := resilience.Settings{
-		CallTimeout:         *callTimeout,
-		MaxAttempts:         *maxAttempts,
-		BreakerOpenTimeout:  *openTimeout,
-		ConsecutiveFailures: uint32(*consecutive),
-		FailureRatio:        *ratio,
-		MinRequests:         uint32(*minRequests),
-		HalfOpenProbes:      uint32(*probes),
-		Logger:              log.With(logger, "component", "breaker"),
-		Metrics:             resilience.NewMetrics(reg),
-	}
-	userDep, err := resilience.NewDependency(orderservice.DependencyUser, userInstances, settings)
-	if err != nil {
-		return err
-	}
-	productDep, err := resilience.NewDependency(orderservice.DependencyProduct, productInstances, settings)
+	userDep, productDep, err := deps.build(logger, reg)
 	if err != nil {
 		return err
 	}
@@ -112,23 +79,91 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		Cursors:  cursors,
 	})
 
-	recoveryCtx, stopRecovery := context.WithCancel(ctx)
-	recoveryDone := make(chan struct{})
+	stopBackground := startOrderBackground(ctx, orders, store, *recoveryEvery, *idemTTL, logger)
+	defer stopBackground()
+	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+}
+
+// orderDependencyFlags are ordersvc's settings for its calls to usersvc and
+// productsvc.
+type orderDependencyFlags struct {
+	userURL, productURL      *string
+	callTimeout, openTimeout *time.Duration
+	maxAttempts, consecutive *int
+	minRequests, probes      *int
+	ratio                    *float64
+}
+
+func dependencyFlags(fl *Flags) orderDependencyFlags {
+	return orderDependencyFlags{
+		userURL:     fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated"),
+		productURL:  fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082", "product service base URL(s), comma-separated"),
+		callTimeout: fl.Duration("call-timeout", "CALL_TIMEOUT", time.Second, "timeout of one attempt of one downstream call"),
+		maxAttempts: fl.Int("retry-max-attempts", "RETRY_MAX_ATTEMPTS", 3, "attempts per downstream call, the first included"),
+		openTimeout: fl.Duration("breaker-open-timeout", "BREAKER_OPEN_TIMEOUT", 5*time.Second, "how long a circuit breaker stays open before probing"),
+		consecutive: fl.Int("breaker-consecutive-failures", "BREAKER_CONSECUTIVE_FAILURES", 5, "consecutive failures that open a breaker"),
+		ratio:       fl.Float("breaker-failure-ratio", "BREAKER_FAILURE_RATIO", 0.5, "failure ratio that opens a breaker, over at least -breaker-min-requests requests"),
+		minRequests: fl.Int("breaker-min-requests", "BREAKER_MIN_REQUESTS", 20, "requests counted before the failure ratio applies"),
+		probes:      fl.Int("breaker-half-open-probes", "BREAKER_HALF_OPEN_PROBES", 1, "requests a half-open breaker lets through"),
+	}
+}
+
+// build makes the resilient dependencies on usersvc and productsvc; the
+// settings are checked once, by package resilience.
+func (f orderDependencyFlags) build(logger log.Logger, reg *prometheus.Registry) (users, products *resilience.Dependency, err error) {
+	settings := resilience.Settings{
+		CallTimeout:         *f.callTimeout,
+		MaxAttempts:         *f.maxAttempts,
+		BreakerOpenTimeout:  *f.openTimeout,
+		ConsecutiveFailures: uint32(*f.consecutive),
+		FailureRatio:        *f.ratio,
+		MinRequests:         uint32(*f.minRequests),
+		HalfOpenProbes:      uint32(*f.probes),
+		Logger:              log.With(logger, "component", "breaker"),
+		Metrics:             resilience.NewMetrics(reg),
+	}
+	if *f.ratio <= 0 { // 0 would otherwise read as "unset" and become the default
+		return nil, nil, fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *f.ratio)
+	}
+	for _, d := range []struct {
+		name, flag, env, list string
+		into                  **resilience.Dependency
+	}{
+		{orderservice.DependencyUser, "user-url", "USER_SERVICE_URL", *f.userURL, &users},
+		{orderservice.DependencyProduct, "product-url", "PRODUCT_SERVICE_URL", *f.productURL, &products},
+	} {
+		instances, err := transport.ParseInstances(d.list)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-%s (%s): %w", d.flag, d.env, err)
+		}
+		if *d.into, err = resilience.NewDependency(d.name, instances, settings); err != nil {
+			return nil, nil, err
+		}
+	}
+	return users, products, nil
+}
+
+// startOrderBackground runs ordersvc's background work until ctx ends or
+// the returned stop is called, which waits for it: the recovery loop and
+// the purge of settled orders.
+func startOrderBackground(ctx context.Context, orders *orderservice.Orders, store *orderservice.SQLStore,
+	recoveryEvery, idemTTL time.Duration, logger log.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(recoveryDone)
-		orders.RunRecovery(recoveryCtx, *recoveryEvery)
+		defer wg.Done()
+		orders.RunRecovery(ctx, recoveryEvery)
 	}()
-	purgerDone := make(chan struct{})
 	go func() {
-		defer close(purgerDone)
-		orderservice.RunPurger(recoveryCtx, store, *idemTTL, orderservice.PurgeInterval(*idemTTL), time.Now,
+		defer wg.Done()
+		orderservice.RunPurger(ctx, store, idemTTL, orderservice.PurgeInterval(idemTTL), time.Now,
 			log.With(logger, "component", "purger"))
 	}()
-	err = serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
-	stopRecovery()
-	<-recoveryDone
-	<-purgerDone
-	return err
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // orderReady is ready when the database answers, and reports each

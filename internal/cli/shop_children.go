@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kitshop/kitshop/internal/servicesecret"
+	"github.com/kitshop/kitshop/internal/sqldb"
+)
+
+// shopChildren lays the services out in start order: each one's address,
+// URL, database and the URLs of the services it calls. An address without
+// a host (":8081") gets listenHost. only, when not empty, keeps just those
+// services.
+func shopChildren(dataDir, listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
+	all := []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
+		{name: "ordersvc", addr: orderAddr}, {name: "gateway", addr: gatewayAddr}}
+	url := map[string]string{}
+	for _, c := range all {
+		if host, port, err := net.SplitHostPort(c.addr); err == nil && host == "" {
+			c.addr = net.JoinHostPort(listenHost, port)
+		}
+		u, err := addrURL(c.addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s address: %w", c.name, err)
+		}
+		c.url, url[c.name] = u, u
+		c.args = []string{c.name, "-http-addr", c.addr}
+		if c.name != "gateway" {
+			c.args = append(c.args, "-database-url", "sqlite:"+filepath.Join(dataDir, c.name+".db"))
+		}
+	}
+	all[2].args = append(all[2].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"])
+	all[3].args = append(all[3].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"], "-order-url", url["ordersvc"])
+	var children []*shopChild
+	for _, c := range all {
+		if len(only) == 0 || slices.Contains(only, c.name) {
+			children = append(children, c)
+		}
+	}
+	return children, nil
+}
+
+// usePostgres points the children at their databases on the PostgreSQL
+// server, creating those missing. The password travels to the children in
+// PGPASSWORD, not on their command lines, where ps would show it. It
+// returns where the data is, for the start message, and the children's
+// extra environment.
+func usePostgres(ctx context.Context, children []*shopChild, server string) (where string, env []string, err error) {
+	where = "PostgreSQL"
+	urls, err := sqldb.CreatePostgresDatabases(ctx, server, slices.Sorted(maps.Values(shopDatabases))...)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, c := range children {
+		if i := slices.Index(c.args, "-database-url"); i >= 0 {
+			u, err := url.Parse(urls[shopDatabases[c.name]])
+			if err != nil {
+				return "", nil, err
+			}
+			if pw, ok := u.User.Password(); ok {
+				env = []string{"PGPASSWORD=" + pw}
+				u.User = url.User(u.User.Username())
+			}
+			c.args[i+1] = u.String()
+			where = strings.Replace(u.String(), shopDatabases[c.name], "kitshop_*", 1)
+		}
+	}
+	return where, env, nil
+}
+
+// shopSecret reads the data directory's service secret, making it first
+// if there is none.
+func shopSecret(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, shopSecretFile)
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < MinServiceSecretBytes {
+			return "", fmt.Errorf("%s: too short (%d bytes, want at least %d); delete it to make a new one", path, len(secret), MinServiceSecretBytes)
+		}
+		return secret, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	secret := servicesecret.New()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("service secret: %w", err)
+	}
+	return secret, nil
+}
+
+// checkAddrsFree fails, before any child starts, when a service's address
+// is taken (or two services share one): all are held open at once.
+func checkAddrsFree(children []*shopChild) error {
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			_ = ln.Close()
+		}
+	}()
+	for _, c := range children {
+		ln, err := net.Listen("tcp", c.addr)
+		if err != nil {
+			return fmt.Errorf("%s cannot listen on %s (is the shop already running?): %w", c.name, c.addr, err)
+		}
+		held = append(held, ln)
+	}
+	return nil
+}
+
+// addrURL turns a listen address into the URL to reach it on this machine.
+func addrURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q: want [host]:port", addr)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func names(cs []*shopChild) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.name)
+	}
+	return strings.Join(out, ", ")
+}
