@@ -136,7 +136,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 		s.say("%-10s ready at %s (pid %d)", c.name, c.url, c.proc.PID())
 	}
 	if children[len(children)-1].name == "gateway" {
-		s.say(`all services ready; try: curl -s -X POST %s/v1/users -H 'Content-Type: application/json' -d '{"name":"Ada","email":"ada@example.com","password":"correct horse"}'`, children[len(children)-1].url)
+		// A new email each time ($RANDOM), so the hint works on every run.
+		s.say(`all services ready; try: curl -s -X POST %s/v1/users -H 'Content-Type: application/json' -d "{\"name\":\"Ada\",\"email\":\"ada-$RANDOM@example.com\",\"password\":\"correct horse\"}"`, children[len(children)-1].url)
 	} else {
 		s.say("all services ready")
 	}
