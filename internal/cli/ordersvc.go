@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/internal/periodic"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
@@ -157,7 +158,7 @@ func startOrderBackground(ctx context.Context, orders *orderservice.Orders, stor
 	}()
 	go func() {
 		defer wg.Done()
-		orderservice.RunPurger(ctx, store, idemTTL, orderservice.PurgeInterval(idemTTL), time.Now,
+		orderservice.RunPurger(ctx, store, idemTTL, periodic.PurgeInterval(idemTTL), time.Now,
 			log.With(logger, "component", "purger"))
 	}()
 	return func() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/internal/periodic"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -55,7 +56,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 			log.With(logger, "component", "sweeper"))
 	})
 	sweeper.Go(func() {
-		productservice.RunPurger(sweepCtx, store, *idemTTL, productservice.PurgeInterval(*idemTTL), time.Now,
+		productservice.RunPurger(sweepCtx, store, *idemTTL, periodic.PurgeInterval(*idemTTL), time.Now,
 			log.With(logger, "component", "purger"))
 	})
 	// Deferred after store.Close, so it runs first: the store outlives it.

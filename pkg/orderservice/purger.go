@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/kitshop/kitshop/internal/periodic"
 )
 
 // DefaultIdempotencyTTL is how long an order's idempotency key, and a
@@ -20,12 +21,6 @@ type Purger interface {
 	Purge(ctx context.Context, before time.Time, batch int) (Purged, error)
 }
 
-// PurgeInterval is how often the purge loop should run for an idempotency
-// TTL: a tenth of it, from 1s to 10 minutes.
-func PurgeInterval(ttl time.Duration) time.Duration {
-	return min(max(ttl/10, time.Second), 10*time.Minute)
-}
-
 // PurgeOnce purges what settled more than ttl before now, and logs one
 // line if it purged anything. A key whose order is purged, or cleared, is
 // a new request when it comes again.
@@ -38,25 +33,15 @@ func PurgeOnce(ctx context.Context, store Purger, ttl time.Duration, now time.Ti
 	return p, err
 }
 
-// RunPurger runs PurgeOnce every interval until ctx ends; now is the clock
-// (nil for time.Now). Failures are logged and retried at the next tick.
+// RunPurger runs PurgeOnce every interval (periodic.PurgeInterval of the
+// TTL suits) until ctx ends; now is the clock (nil for time.Now). Failures
+// are logged and retried at the next tick.
 func RunPurger(ctx context.Context, store Purger, ttl, interval time.Duration, now func() time.Time, logger log.Logger) {
 	if now == nil {
 		now = time.Now
 	}
-	if logger == nil {
-		logger = log.NewNopLogger()
-	}
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		if _, err := PurgeOnce(ctx, store, ttl, now(), logger); err != nil && ctx.Err() == nil {
-			_ = level.Error(logger).Log("msg", "purge settled orders", "err", err)
-		}
-	}
+	periodic.Run(ctx, interval, logger, "purge settled orders", func(ctx context.Context) error {
+		_, err := PurgeOnce(ctx, store, ttl, now(), logger)
+		return err
+	})
 }

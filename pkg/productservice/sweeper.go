@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/kitshop/kitshop/internal/periodic"
 )
 
 // ReservationExpirer is the part of a Store the expiry sweeper uses.
@@ -32,20 +33,11 @@ func RunExpirySweeper(ctx context.Context, store ReservationExpirer, interval ti
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	periodic.Run(ctx, interval, logger, "expire reservations", func(ctx context.Context) error {
 		n, err := store.ExpireReservations(ctx, now().UTC().Truncate(time.Microsecond))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			_ = level.Error(logger).Log("msg", "expire reservations", "err", err)
-		case n > 0:
+		if n > 0 {
 			_ = level.Info(logger).Log("msg", "expired reservations", "count", n)
 		}
-	}
+		return err
+	})
 }
