@@ -55,7 +55,7 @@ func runChaos(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return ExitPass
 	}
-	settings, err := settingsFromEnv(getenv)
+	settings, err := settingsFromEnv(getenv, opts.Postgres != "")
 	if err != nil {
 		fmt.Fprintf(stderr, "chaos: %s\n", err)
 		return ExitNoRun

@@ -90,11 +90,15 @@ func TestParseOptions(t *testing.T) {
 
 func TestSettingsFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	s, err := settingsFromEnv(env(nil))
+	s, err := settingsFromEnv(env(nil), false)
 	if err != nil || s != defaultSettings() {
 		t.Fatalf("no overrides: %+v, %v", s, err)
 	}
-	s, err = settingsFromEnv(env(map[string]string{"RETRY_MAX_ATTEMPTS": "1", "CALL_TIMEOUT": "60s", "REQUEST_TIMEOUT": "3s", "BREAKER_OPEN_TIMEOUT": "4s"}))
+	s, err = settingsFromEnv(env(nil), true)
+	if want := defaultSettings(); err != nil || s.CallTimeout != postgresCallTimeout || s.RequestTimeout != want.RequestTimeout {
+		t.Fatalf("no overrides, on PostgreSQL: %+v, %v", s, err)
+	}
+	s, err = settingsFromEnv(env(map[string]string{"RETRY_MAX_ATTEMPTS": "1", "CALL_TIMEOUT": "60s", "REQUEST_TIMEOUT": "3s", "BREAKER_OPEN_TIMEOUT": "4s"}), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +114,7 @@ func TestSettingsFromEnv(t *testing.T) {
 	for _, bad := range []map[string]string{
 		{"CALL_TIMEOUT": "fast"}, {"REQUEST_TIMEOUT": "0s"}, {"RETRY_MAX_ATTEMPTS": "none"}, {"RETRY_MAX_ATTEMPTS": "0"},
 	} {
-		if _, err := settingsFromEnv(env(bad)); err == nil {
+		if _, err := settingsFromEnv(env(bad), false); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

@@ -31,10 +31,21 @@ func defaultSettings() Settings {
 	}
 }
 
-// settingsFromEnv returns the defaults with the user's overrides applied.
-// An unparsable or non-positive value is an error naming the variable.
-func settingsFromEnv(getenv func(string) string) (Settings, error) {
+// postgresCallTimeout is the default CALL_TIMEOUT on PostgreSQL. A
+// reservation there is two transactions over a socket; on a busy two-core
+// machine its tail reaches 300-400ms, so the SQLite default would time
+// healthy calls out and open the product breaker before any fault. It stays
+// short enough for the breaker of a hung dependency to open within 1s.
+const postgresCallTimeout = 600 * time.Millisecond
+
+// settingsFromEnv returns the defaults (postgres: the stack runs on
+// PostgreSQL) with the user's overrides applied. An unparsable or
+// non-positive value is an error naming the variable.
+func settingsFromEnv(getenv func(string) string, postgres bool) (Settings, error) {
 	s := defaultSettings()
+	if postgres {
+		s.CallTimeout = postgresCallTimeout
+	}
 	for _, d := range []struct {
 		env string
 		to  *time.Duration
