@@ -16,8 +16,7 @@ import (
 //	  | (each attempt)
 //	  v
 //	balancer --------- round robin over the current instances (sd.Instancer),
-//	  |                skipping refused ones
-//	  |        |
+//	  |        |       skipping refused ones
 //	  v        v
 //	breaker  breaker   one per instance, shared by all Endpoints of d
 //	  |        |
