@@ -2,64 +2,92 @@ package resilience
 
 import (
 	"context"
-	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
-	"github.com/go-kit/kit/sd"
-	"github.com/go-kit/kit/sd/lb"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/sony/gobreaker"
 )
 
-// balancer spreads attempts over the instances in round robin and skips the
-// instances whose breaker refuses the attempt.
+// balancer spreads attempts over the dependency's current instances in
+// round robin and skips the instances whose breaker refuses the attempt.
 //
-// go-kit's round robin picks where to start; the entry it picks walks the
-// ring from there. A breaker that refuses answers in well under a
-// microsecond without I/O, so trying it is how an open instance is skipped,
-// and there is no gap between looking at a breaker's state and using it.
-// Each instance is tried at most once per attempt, and since the round
-// robin moves on with every attempt, a retry usually lands on another
-// instance.
+// A counter picks where to start; the attempt walks the ring from there. A
+// breaker that refuses answers in well under a microsecond without I/O, so
+// trying it is how an open instance is skipped, and there is no gap between
+// looking at a breaker's state and using it. Each instance is tried at most
+// once per attempt, and since the round robin moves on with every attempt,
+// a retry usually lands on another instance. The instance set is an
+// immutable snapshot behind an atomic pointer: the hot path takes no lock,
+// and a change of instances costs one rebuild of the ring.
 type balancer struct {
-	d        *Dependency
-	attempts []endpoint.Endpoint // one per instance, in d.instances order
-	rr       lb.Balancer
+	d           *Dependency
+	perInstance func(instance string) endpoint.Endpoint
+	ring        atomic.Pointer[ring]
+	next        atomic.Uint64 // round robin counter
+	mu          sync.Mutex    // serialises rebuilds
 }
 
-// Balance returns the balancing endpoint over d's instances: one attempt
-// goes to one instance in round robin, skipping those whose Breaker
-// refuses, and answers dependency_unavailable when all refuse. perInstance
-// builds each instance's endpoint, which should begin with d.Breaker(instance);
-// it is called once per instance, now.
+// ring is the balancer's attempts for one instance set: attempts[i] goes to
+// set.instances[i]. It is rebuilt when the dependency's set changes, keeping
+// the endpoints of instances that stay.
+type ring struct {
+	set      *instanceSet
+	attempts []endpoint.Endpoint
+}
+
+// Balance returns the balancing endpoint over d's current instances: one
+// attempt goes to one instance in round robin, skipping those whose Breaker
+// refuses, and answers dependency_unavailable when all refuse or there is
+// no instance. perInstance builds each instance's endpoint, which should
+// begin with d.Breaker(instance); it is called once per instance, when the
+// balancer first sees the instance.
 func (d *Dependency) Balance(perInstance func(instance string) endpoint.Endpoint) endpoint.Endpoint {
-	attempts := make([]endpoint.Endpoint, len(d.instances))
-	for i, in := range d.instances {
-		attempts[i] = perInstance(in.url)
-	}
-	b := &balancer{d: d, attempts: attempts}
-	starts := make(sd.FixedEndpointer, len(attempts))
-	for i := range attempts {
-		starts[i] = b.startingAt(i)
-	}
-	b.rr = lb.NewRoundRobin(starts)
+	b := &balancer{d: d, perInstance: perInstance}
+	b.ringFor(d.current())
 	return b.call
 }
 
 func (b *balancer) call(ctx context.Context, request any) (any, error) {
-	walk, err := b.rr.Endpoint()
-	if err != nil { // only with no instances, which NewDependency refuses
-		return nil, fmt.Errorf("%s: balancer: %w", b.d.name, err)
+	r := b.ring.Load()
+	if set := b.d.current(); r.set != set {
+		r = b.ringFor(set)
 	}
-	return walk(ctx, request)
+	n := len(r.attempts)
+	if n == 0 {
+		return nil, b.d.noInstances()
+	}
+	start := int((b.next.Add(1) - 1) % uint64(n))
+	return b.walk(ctx, request, r, start)
 }
 
-func (b *balancer) startingAt(start int) endpoint.Endpoint {
-	return func(ctx context.Context, request any) (any, error) {
-		return b.walk(ctx, request, start)
+// ringFor returns the ring of set, building it if needed.
+func (b *balancer) ringFor(set *instanceSet) *ring {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := b.ring.Load()
+	if old != nil && old.set == set {
+		return old
 	}
+	built := make(map[*instance]endpoint.Endpoint)
+	if old != nil {
+		for i, in := range old.set.instances {
+			built[in] = old.attempts[i]
+		}
+	}
+	r := &ring{set: set, attempts: make([]endpoint.Endpoint, len(set.instances))}
+	for i, in := range set.instances {
+		if e, ok := built[in]; ok {
+			r.attempts[i] = e
+		} else {
+			r.attempts[i] = b.perInstance(in.url)
+		}
+	}
+	b.ring.Store(r)
+	return r
 }
 
 // walk tries the instances from start on, returning the first outcome that
@@ -68,20 +96,20 @@ func (b *balancer) startingAt(start int) endpoint.Endpoint {
 // instance may take a request again: for an open breaker, until it turns
 // half-open; for a half-open one whose probes are all out, one CallTimeout,
 // by when those probes have an answer.
-func (b *balancer) walk(ctx context.Context, request any, start int) (any, error) {
-	n := len(b.attempts)
+func (b *balancer) walk(ctx context.Context, request any, r *ring, start int) (any, error) {
+	n := len(r.attempts)
 	retryAfter := time.Duration(math.MaxInt64)
 	var refusal error
 	var now time.Time
 	for k := range n {
 		i := (start + k) % n
-		response, err := b.attempts[i](ctx, request)
+		response, err := r.attempts[i](ctx, request)
 		switch err {
 		case gobreaker.ErrOpenState:
 			if now.IsZero() {
 				now = time.Now()
 			}
-			retryAfter = min(retryAfter, b.d.untilHalfOpen(b.d.instances[i], now))
+			retryAfter = min(retryAfter, b.d.untilHalfOpen(r.set.instances[i], now))
 		case gobreaker.ErrTooManyRequests:
 			retryAfter = min(retryAfter, b.d.s.CallTimeout)
 		default:
@@ -92,13 +120,14 @@ func (b *balancer) walk(ctx context.Context, request any, start int) (any, error
 	return nil, kitshop.DependencyUnavailable(b.d.name, retryAfter, refusal)
 }
 
-// isShortCircuit tells whether err is walk's refusal: every instance's
-// breaker refused, nothing was sent.
+// isShortCircuit tells whether err is the balancer's refusal: every
+// instance's breaker refused, or there was no instance; nothing was sent.
 func isShortCircuit(err error) bool {
 	e, ok := err.(*kitshop.Error)
 	if !ok || e.Code != kitshop.CodeDependencyUnavailable {
 		return false
 	}
 	cause := e.Unwrap()
-	return cause == gobreaker.ErrOpenState || cause == gobreaker.ErrTooManyRequests
+	return cause == gobreaker.ErrOpenState || cause == gobreaker.ErrTooManyRequests ||
+		cause == errNoInstances
 }

@@ -56,7 +56,7 @@ func (d *Dependency) onStateChange(in *instance, from, to gobreaker.State) {
 	if to == gobreaker.StateOpen {
 		in.halfOpenAt.Store(int64(now + d.s.BreakerOpenTimeout))
 	}
-	d.metrics.setState(in.url, to)
+	setState(in.state, to)
 	kv := []any{
 		"msg", "circuit breaker state changed",
 		"dependency", d.name,
@@ -81,15 +81,18 @@ func (d *Dependency) onStateChange(in *instance, from, to gobreaker.State) {
 // Breaker is the circuit breaker middleware of one of d's instances, with
 // the caller-cancellation guard (callerDone) inside it: next is that
 // instance's attempt, timeout included. Every Breaker of one instance
-// shares its breaker. It panics if instance is not one of d's.
+// shares its breaker. An instance that is not (or no longer) one of d's
+// refuses every attempt as an open breaker does, so a balancer skips it.
 func (d *Dependency) Breaker(instance string) endpoint.Middleware {
-	for _, in := range d.instances {
+	for _, in := range d.current().instances {
 		if in.url == instance {
 			return endpoint.Chain(breaker(in), callerDone)
 		}
 	}
-	panic("resilience: dependency " + d.name + " has no instance " + instance)
+	return func(endpoint.Endpoint) endpoint.Endpoint { return gone }
 }
+
+func gone(context.Context, any) (any, error) { return nil, gobreaker.ErrOpenState }
 
 // breaker is the per-instance circuit breaker middleware: go-kit's Gobreaker
 // around in's breaker. It returns gobreaker.ErrOpenState and

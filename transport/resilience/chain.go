@@ -6,7 +6,7 @@ import (
 
 // Endpoint wraps one method of the dependency's client. factory builds that
 // method's bare endpoint for one instance base URL; it is called once per
-// instance, now, and must not return nil. The result is the whole chain,
+// instance, when the instance first appears, and must not return nil. The result is the whole chain,
 // composed here and nowhere else, outer to inner:
 //
 //	caller ctx
@@ -15,8 +15,8 @@ import (
 //	retry ------------ backoff/v4, <= MaxAttempts, never past the caller's ctx
 //	  | (each attempt)
 //	  v
-//	balancer --------- round robin over instances, skipping refused ones
-//	  |        |
+//	balancer --------- round robin over the current instances (sd.Instancer),
+//	  |        |       skipping refused ones
 //	  v        v
 //	breaker  breaker   one per instance, shared by all Endpoints of d
 //	  |        |

@@ -10,9 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker"
 )
 
@@ -121,18 +123,23 @@ func (s Settings) validate() error {
 // A Dependency is one named downstream service with one or more instances,
 // each guarded by its own circuit breaker. It is safe for concurrent use.
 type Dependency struct {
-	name      string
-	s         Settings // defaults applied
-	instances []*instance
-	metrics   dependencyMetrics
-	epoch     time.Time // origin of the monotonic instants kept in atomics
+	name    string
+	s       Settings // defaults applied
+	set     atomic.Pointer[instanceSet]
+	metrics dependencyMetrics
+	epoch   time.Time // origin of the monotonic instants kept in atomics
+	watch   *watch    // nil for a fixed list
+	// discoveryFailing is whether the last event was an error; only
+	// update touches it.
+	discoveryFailing bool
 }
 
 // instance is one base URL of a dependency and its breaker, shared by every
 // Endpoint of the dependency.
 type instance struct {
-	url string
-	cb  *gobreaker.CircuitBreaker
+	url   string
+	cb    *gobreaker.CircuitBreaker
+	state prometheus.Gauge // the breaker state series; nil without Metrics
 	// halfOpenAt is when the breaker, if open, turns half-open, as
 	// nanoseconds since Dependency.epoch. Written under the breaker's lock
 	// when it opens; read by anyone who saw it open.
@@ -144,34 +151,23 @@ type instance struct {
 // NewDependency validates the instances (absolute base URLs with one of
 // Settings.Schemes, no query or fragment, no duplicates) and settings, and returns a
 // Dependency whose breakers are all closed and whose metrics, if any, are
-// present at zero.
+// present at zero. It is NewDependencyFromInstancer over a fixed list, with
+// no goroutine and nothing to Close.
 func NewDependency(name string, instances []string, s Settings) (*Dependency, error) {
-	if name == "" {
-		return nil, errors.New("resilience: dependency name is empty")
-	}
-	s = s.withDefaults()
-	if err := s.validate(); err != nil {
-		return nil, fmt.Errorf("resilience: dependency %q: %w", name, err)
-	}
 	if len(instances) == 0 {
 		return nil, fmt.Errorf("resilience: dependency %q: no instances", name)
 	}
-	d := &Dependency{name: name, s: s, epoch: time.Now()}
 	seen := make(map[string]bool, len(instances))
 	for _, raw := range instances {
-		if err := validateInstance(raw, s.Schemes); err != nil {
+		if err := validateInstance(raw, s.withDefaults().Schemes); err != nil {
 			return nil, fmt.Errorf("resilience: dependency %q: %w", name, err)
 		}
 		if seen[raw] {
 			return nil, fmt.Errorf("resilience: dependency %q: instance %q listed twice", name, raw)
 		}
 		seen[raw] = true
-		in := &instance{url: raw}
-		in.cb = d.newBreaker(in)
-		d.instances = append(d.instances, in)
 	}
-	d.metrics = s.Metrics.forDependency(name, instances)
-	return d, nil
+	return NewDependencyFromInstancer(name, sd.FixedInstancer(instances), s)
 }
 
 func validateInstance(raw string, schemes []string) error {
@@ -203,7 +199,7 @@ func (d *Dependency) isFailure(err error) bool {
 // Name returns the dependency's name, as used in errors, logs and metrics.
 func (d *Dependency) Name() string { return d.name }
 
-// Available returns nil if at least one instance's breaker is not open
+// Available returns nil if at least one current instance's breaker is not open
 // (closed, or half-open even with its probes taken). When every breaker is
 // open it returns, without any I/O, a *kitshop.Error with code
 // dependency_unavailable whose RetryAfter is the time until the soonest
@@ -220,9 +216,13 @@ func (d *Dependency) Available() error {
 // allOpen is Available without the metric: the refusal when every breaker
 // is open, else nil.
 func (d *Dependency) allOpen() *kitshop.Error {
+	set := d.current()
+	if len(set.instances) == 0 {
+		return d.noInstances()
+	}
 	var now time.Time
 	soonest := time.Duration(math.MaxInt64)
-	for _, in := range d.instances {
+	for _, in := range set.instances {
 		if in.cb.State() != gobreaker.StateOpen {
 			return nil
 		}
@@ -234,12 +234,13 @@ func (d *Dependency) allOpen() *kitshop.Error {
 	return kitshop.DependencyUnavailable(d.name, soonest, gobreaker.ErrOpenState)
 }
 
-// States returns each instance's breaker state: "closed", "half-open" or
+// States returns each current instance's breaker state: "closed", "half-open" or
 // "open". Reading a state also moves an open breaker whose timeout passed
 // to half-open.
 func (d *Dependency) States() map[string]string {
-	states := make(map[string]string, len(d.instances))
-	for _, in := range d.instances {
+	set := d.current()
+	states := make(map[string]string, len(set.instances))
+	for _, in := range set.instances {
 		states[in.url] = in.cb.State().String()
 	}
 	return states

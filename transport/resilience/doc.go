@@ -26,6 +26,8 @@
 //	func NewMetrics(reg prometheus.Registerer) *Metrics
 //
 //	func NewDependency(name string, instances []string, s Settings) (*Dependency, error)
+//	func NewDependencyFromInstancer(name string, instancer sd.Instancer, s Settings) (*Dependency, error)
+//	func (d *Dependency) Close() error
 //	func (d *Dependency) Name() string
 //	func (d *Dependency) Endpoint(factory func(instance string) endpoint.Endpoint) endpoint.Endpoint
 //	func (d *Dependency) Available() error
@@ -45,6 +47,13 @@
 // method of the service's HTTP client becomes one Endpoint of the
 // Dependency; all of them share the per-instance breakers, because a breaker
 // judges an instance, not a method.
+//
+// The instances come from a go-kit sd.Instancer: NewDependency takes a fixed
+// list (sd.FixedInstancer), NewDependencyFromInstancer any other (DNS, etcd),
+// followed until Close. An instance that appears gets a new breaker and its
+// metric series; one that vanishes is no longer chosen, and its breaker and
+// series go; with no instance at all, calls answer dependency_unavailable
+// at once. Discovery errors keep the last known instances.
 //
 // # What an Endpoint returns
 //

@@ -75,27 +75,42 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // hot path does no label lookups. All nil without Metrics.
 type dependencyMetrics struct {
 	retries, timeouts, shortCircuits prometheus.Counter
-	states                           map[string]prometheus.Gauge // by instance
+	name                             string
+	states                           *prometheus.GaugeVec // by dependency and instance
 }
 
-// forDependency creates the dependency's series at zero (all breakers
-// closed), so they are exported before anything happens.
-func (m *Metrics) forDependency(name string, instances []string) dependencyMetrics {
+// forDependency creates the dependency's counters at zero; each
+// instance's state series is created by addInstance when it appears.
+func (m *Metrics) forDependency(name string) dependencyMetrics {
 	if m == nil {
 		return dependencyMetrics{}
 	}
-	dm := dependencyMetrics{
+	return dependencyMetrics{
 		retries:       m.retries.WithLabelValues(name),
 		timeouts:      m.timeouts.WithLabelValues(name),
 		shortCircuits: m.shortCircuits.WithLabelValues(name),
-		states:        make(map[string]prometheus.Gauge, len(instances)),
+		name:          name,
+		states:        m.breakerState,
 	}
-	for _, in := range instances {
-		g := m.breakerState.WithLabelValues(name, in)
-		g.Set(0)
-		dm.states[in] = g
+}
+
+// addInstance creates an instance's state series at zero (closed) and
+// returns it; nil without Metrics.
+func (dm dependencyMetrics) addInstance(instance string) prometheus.Gauge {
+	if dm.states == nil {
+		return nil
 	}
-	return dm
+	g := dm.states.WithLabelValues(dm.name, instance)
+	g.Set(0)
+	return g
+}
+
+// removeInstance deletes a vanished instance's state series. A state change
+// of its breaker still under way afterwards sets a gauge no longer exported.
+func (dm dependencyMetrics) removeInstance(instance string) {
+	if dm.states != nil {
+		dm.states.DeleteLabelValues(dm.name, instance)
+	}
 }
 
 func (dm dependencyMetrics) retry() {
@@ -118,8 +133,8 @@ func (dm dependencyMetrics) shortCircuit() {
 
 // setState records a breaker's state; gobreaker's State values are the
 // gauge's encoding (0 closed, 1 half-open, 2 open).
-func (dm dependencyMetrics) setState(instance string, s gobreaker.State) {
-	if g := dm.states[instance]; g != nil {
+func setState(g prometheus.Gauge, s gobreaker.State) {
+	if g != nil {
 		g.Set(float64(s))
 	}
 }
