@@ -50,6 +50,8 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
+	defer userDep.Close()
+	defer productDep.Close()
 
 	store, err := orderservice.OpenStore(ctx, *common.databaseURL)
 	if err != nil {
