@@ -92,16 +92,7 @@ func helperServe(addr string, stopOn os.Signal) int {
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testkit.DeadAddr(t) }
 
 // lockedBuffer collects children's output; safe to read while they write.
 type lockedBuffer = testkit.LogSink
