@@ -246,11 +246,11 @@ func handlers(t *testing.T) map[string]http.Handler {
 
 	return map[string]http.Handler{
 		"user": userservice.NewHTTPHandler(
-			userservice.NewEndpointSet(userservice.NewService(users)), transport.Ops{}),
+			userservice.NewEndpointSet(userservice.NewService(users)), transport.Ops{Cursors: testCursors}),
 		"product": productservice.NewHTTPHandler(
-			productservice.NewEndpointSet(productservice.NewService(products)), transport.Ops{}),
+			productservice.NewEndpointSet(productservice.NewService(products)), transport.Ops{Cursors: testCursors}),
 		"order": orderservice.NewHTTPHandler(
-			orderservice.NewEndpointSet(orderservice.NewService(orders, fakeUsers{}, fakeProducts{})), transport.Ops{}),
+			orderservice.NewEndpointSet(orderservice.NewService(orders, fakeUsers{}, fakeProducts{})), transport.Ops{Cursors: testCursors}),
 	}
 }
 

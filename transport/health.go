@@ -65,9 +65,20 @@ type Ops struct {
 	// Timeout, when positive, bounds every request's context: work still
 	// running when it ends sees its context cancelled.
 	Timeout time.Duration
-	// Cursors signs the list routes' cursors; nil signs with a key made at
-	// random for this process (tests; services set it from SERVICE_SECRET).
+	// Cursors signs the list routes' cursors (NewCursors of the service's
+	// SERVICE_SECRET). A service with list routes requires it: see
+	// ListCursors.
 	Cursors *Cursors
+}
+
+// ListCursors returns o.Cursors, and panics at construction when it is
+// missing, so that a handler with list routes cannot start without a key
+// its instances share.
+func (o Ops) ListCursors() *Cursors {
+	if o.Cursors == nil {
+		panic("transport: Ops.Cursors is required for list routes (NewCursors of SERVICE_SECRET)")
+	}
+	return o.Cursors
 }
 
 // Finish adds the operational routes to rt and wraps it with Instrument:

@@ -3,14 +3,12 @@ package transport
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/kitshop/kitshop/pkg/kitshop"
@@ -64,24 +62,6 @@ func NewCursors(secret string) *Cursors {
 	return &Cursors{key: m.Sum(nil)}
 }
 
-// processCursors signs for a nil *Cursors: a key made at random once per
-// process, which suits tests and a single instance; the services always
-// derive theirs from SERVICE_SECRET.
-var processCursors = sync.OnceValue(func() *Cursors {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		panic(err)
-	}
-	return NewCursors(string(secret))
-})
-
-func (c *Cursors) keyed() *Cursors {
-	if c == nil {
-		return processCursors()
-	}
-	return c
-}
-
 // cursorPrefix starts every cursor: its format's version.
 const cursorPrefix = "c2"
 
@@ -95,7 +75,7 @@ func (c *Cursors) Encode(list, id string) string {
 	if id == "" {
 		return ""
 	}
-	raw := append(c.keyed().mac(list, id), id...)
+	raw := append(c.mac(list, id), id...)
 	return cursorPrefix + base64.RawURLEncoding.EncodeToString(raw)
 }
 
@@ -114,7 +94,7 @@ func (c *Cursors) Decode(list, cursor string) (string, bool) {
 		return "", false
 	}
 	sum, id := raw[:cursorMACSize], string(raw[cursorMACSize:])
-	if !hmac.Equal(sum, c.keyed().mac(list, id)) || c.Encode(list, id) != cursor {
+	if !hmac.Equal(sum, c.mac(list, id)) || c.Encode(list, id) != cursor {
 		return "", false
 	}
 	return id, true

@@ -73,10 +73,10 @@ func BenchmarkTransport(b *testing.B) {
 	})
 	b.Run("decode-list", func(b *testing.B) {
 		r, _ := http.NewRequest(http.MethodGet, "/v1/orders?user_id=usr_01jd3k5x0r8f3m4c8q9w2e7t6y&limit=50&cursor="+
-			(*transport.Cursors)(nil).Encode("orders?user_id=usr_01jd3k5x0r8f3m4c8q9w2e7t6y", ids.New(IDPrefix)), nil)
+			testCursors.Encode("orders?user_id=usr_01jd3k5x0r8f3m4c8q9w2e7t6y", ids.New(IDPrefix)), nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeListOrdersRequest(nil)(ctx, r); err != nil {
+			if _, err := decodeListOrdersRequest(testCursors)(ctx, r); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -98,7 +98,7 @@ func BenchmarkTransport(b *testing.B) {
 		for range 50 {
 			resp.Orders = append(resp.Orders, benchOrder())
 		}
-		encode(b, encodeListOrdersResponse(nil), resp)
+		encode(b, encodeListOrdersResponse(testCursors), resp)
 	})
 	b.Run("encode-error-503", func(b *testing.B) {
 		e := kitshop.DependencyUnavailable(DependencyUser, 5*time.Second, nil)

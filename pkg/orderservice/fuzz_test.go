@@ -50,12 +50,12 @@ func FuzzDecodeCreateOrderRequest(f *testing.F) {
 func FuzzDecodeListOrdersRequest(f *testing.F) {
 	f.Add("limit=10&user_id=usr_1")
 	f.Add("limit=0")
-	f.Add("cursor=" + (*transport.Cursors)(nil).Encode("orders?user_id=", "ord_1"))
+	f.Add("cursor=" + testCursors.Encode("orders?user_id=", "ord_1"))
 	f.Add("cursor=%zz")
 	f.Fuzz(func(t *testing.T, query string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/orders", nil)
 		r.URL.RawQuery = query
-		got, err := decodeListOrdersRequest(nil)(r.Context(), r)
+		got, err := decodeListOrdersRequest(testCursors)(r.Context(), r)
 		if err != nil {
 			if e := kitshop.AsError(err); transport.Status(e) != 400 {
 				t.Fatalf("status %d for a bad query", transport.Status(e))

@@ -19,7 +19,7 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/orders", httptransport.NewServer(set.CreateOrderEndpoint, decodeCreateOrderRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/orders/{id}", httptransport.NewServer(set.GetOrderEndpoint, decodeGetOrderRequest, transport.EncodeJSONResponse, opts...))
-	cursors, list := ops.Cursors, transport.ListOf(ordersList)
+	cursors, list := ops.ListCursors(), transport.ListOf(ordersList)
 	rt.Handle("GET /v1/orders", httptransport.NewServer(set.ListOrdersEndpoint, decodeListOrdersRequest(cursors), encodeListOrdersResponse(cursors),
 		append(opts, list)...))
 	return transport.Finish(rt, ops)

@@ -18,7 +18,7 @@ import (
 
 func (s *shop) server(opts ...orderservice.Option) *httptest.Server {
 	s.t.Helper()
-	srv := httptest.NewServer(orderservice.NewHTTPHandler(orderservice.NewEndpointSet(s.orders), transport.Ops{}))
+	srv := httptest.NewServer(orderservice.NewHTTPHandler(orderservice.NewEndpointSet(s.orders), transport.Ops{Cursors: testCursors}))
 	s.t.Cleanup(srv.Close)
 	return srv
 }

@@ -99,7 +99,7 @@ func BenchmarkTransport(b *testing.B) {
 		for i := range 50 {
 			resp.Products = append(resp.Products, benchProduct(i))
 		}
-		encode(b, encodeListProductsResponse(nil), resp)
+		encode(b, encodeListProductsResponse(testCursors), resp)
 	})
 }
 

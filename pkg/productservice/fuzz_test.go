@@ -109,7 +109,7 @@ func FuzzDecodeListProducts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/products", nil)
 		r.URL.RawQuery = rawQuery
-		got, err := decodeListProductsRequest(nil)(context.Background(), r)
+		got, err := decodeListProductsRequest(testCursors)(context.Background(), r)
 		if err != nil {
 			wantDecodeError(t, err, "", 0)
 			return
@@ -123,7 +123,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/reservations", nil)
 		r.URL.RawQuery = rawQuery
-		got, err := decodeListReservationsRequest(nil)(context.Background(), r)
+		got, err := decodeListReservationsRequest(testCursors)(context.Background(), r)
 		if err != nil {
 			wantDecodeError(t, err, "", 0)
 			return
@@ -152,7 +152,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 // their path: the answer is a contract status with a contract body, never
 // a 500, and storage never sees a malformed ID.
 func FuzzDecodeIDRoutes(f *testing.F) {
-	h := NewHTTPHandler(NewEndpointSet(NewService(emptyStore{})), transport.Ops{})
+	h := NewHTTPHandler(NewEndpointSet(NewService(emptyStore{})), transport.Ops{Cursors: testCursors})
 	f.Fuzz(func(t *testing.T, method, id string) {
 		for _, path := range []string{"/v1/products/", "/v1/reservations/"} {
 			suffix := ""
@@ -192,7 +192,7 @@ func wantPage(t *testing.T, list string, q url.Values, after string, limit int) 
 		t.Fatalf("limit %d accepted", limit)
 	}
 	if c := q.Get("cursor"); c != "" {
-		if again, ok := (*transport.Cursors)(nil).Decode(list, (*transport.Cursors)(nil).Encode(list, after)); after == "" || !ok || again != after {
+		if again, ok := testCursors.Decode(list, testCursors.Encode(list, after)); after == "" || !ok || again != after {
 			t.Fatalf("cursor %q accepted as pointing after %q", c, after)
 		}
 	} else if after != "" {

@@ -27,7 +27,7 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/products", httptransport.NewServer(set.CreateProductEndpoint, decodeCreateProductRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/products/{id}", httptransport.NewServer(set.GetProductEndpoint, decodeGetProductRequest, transport.EncodeJSONResponse, opts...))
-	cursors := ops.Cursors
+	cursors := ops.ListCursors()
 	rt.Handle("GET /v1/products", httptransport.NewServer(set.ListProductsEndpoint, decodeListProductsRequest(cursors), encodeListProductsResponse(cursors),
 		append(opts, transport.ListNamed("products"))...))
 	rt.Handle("POST /v1/reservations", httptransport.NewServer(set.ReserveEndpoint, decodeReserveRequest, encodeCreated, opts...))

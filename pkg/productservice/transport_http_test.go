@@ -30,7 +30,7 @@ func newHTTPFixture(t *testing.T) *httpFixture {
 	clock := newFakeClock()
 	store := openSQLite(t)
 	svc := NewService(store, WithClock(clock.Now), WithReservationTTL(30*time.Second))
-	return &httpFixture{store: store, svc: svc, clock: clock, h: NewHTTPHandler(NewEndpointSet(svc), transport.Ops{})}
+	return &httpFixture{store: store, svc: svc, clock: clock, h: NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors})}
 }
 
 // do serves one request; headers are name, value pairs.
@@ -203,7 +203,7 @@ func TestHTTPProductErrors(t *testing.T) {
 	if len(page.Items) != 0 {
 		t.Fatalf("refused requests created %d products", len(page.Items))
 	}
-	for _, q := range []string{"limit=0", "limit=501", "limit=x", "limit=-1", "cursor=bogus", "cursor=" + (*transport.Cursors)(nil).Encode("products", "prd_x")[1:]} {
+	for _, q := range []string{"limit=0", "limit=501", "limit=x", "limit=-1", "cursor=bogus", "cursor=" + testCursors.Encode("products", "prd_x")[1:]} {
 		wantErrorBody(t, f.do("GET", "/v1/products?"+q, ""), http.StatusBadRequest, kitshop.CodeInvalidArgument)
 	}
 }

@@ -78,10 +78,10 @@ func BenchmarkTransport(b *testing.B) {
 		}
 	})
 	b.Run("decode-list", func(b *testing.B) {
-		r, _ := http.NewRequest(http.MethodGet, "/v1/users?limit=50&cursor="+(*transport.Cursors)(nil).Encode("users", ids.New(IDPrefix)), nil)
+		r, _ := http.NewRequest(http.MethodGet, "/v1/users?limit=50&cursor="+testCursors.Encode("users", ids.New(IDPrefix)), nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeListUsersRequest(nil)(ctx, r); err != nil {
+			if _, err := decodeListUsersRequest(testCursors)(ctx, r); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -115,7 +115,7 @@ func BenchmarkTransport(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.reset()
-			if err := encodeListUsersResponse(nil)(ctx, w, resp); err != nil {
+			if err := encodeListUsersResponse(testCursors)(ctx, w, resp); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -143,7 +143,7 @@ func BenchmarkHandler(b *testing.B) {
 		var svc Service = NewService(store)
 		svc = LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 		svc = InstrumentingMiddleware(NewMethodDuration(reg))(svc)
-		h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{
+		h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors,
 			Logger:   log.With(logger, "component", "http"),
 			Metrics:  transport.NewHTTPMetrics(reg),
 			Gatherer: reg,
@@ -171,7 +171,7 @@ func BenchmarkHandler(b *testing.B) {
 	})
 	b.Run("kit-get-user-bare", func(b *testing.B) {
 		// The same without logging and metrics: the go-kit layers alone.
-		h := NewHTTPHandler(NewEndpointSet(NewService(store)), transport.Ops{Gatherer: prometheus.NewRegistry(), Timeout: 5 * time.Second})
+		h := NewHTTPHandler(NewEndpointSet(NewService(store)), transport.Ops{Cursors: testCursors, Gatherer: prometheus.NewRegistry(), Timeout: 5 * time.Second})
 		serveBench(b, h, r)
 	})
 	b.Run("raw-get-user", func(b *testing.B) {

@@ -90,7 +90,7 @@ func FuzzDecodeListUsersRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rawQuery string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/users", nil)
 		r.URL.RawQuery = rawQuery
-		out, err := decodeListUsersRequest(nil)(context.Background(), r)
+		out, err := decodeListUsersRequest(testCursors)(context.Background(), r)
 		if err != nil {
 			if e := checkDecodeError(t, err, "limit", "cursor"); transport.Status(e) != http.StatusBadRequest {
 				t.Fatalf("list decoding failed with %v", e)
@@ -105,7 +105,7 @@ func FuzzDecodeListUsersRequest(f *testing.F) {
 			t.Fatalf("accepted limit %d from %q", req.Limit, rawQuery)
 		}
 		q, _ := url.ParseQuery(rawQuery)
-		if c := q.Get("cursor"); c == "" && req.After != "" || c != "" && (*transport.Cursors)(nil).Encode("users", req.After) != c {
+		if c := q.Get("cursor"); c == "" && req.After != "" || c != "" && testCursors.Encode("users", req.After) != c {
 			t.Fatalf("query %q gave after %q", rawQuery, req.After)
 		}
 	})

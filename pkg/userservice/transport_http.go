@@ -19,7 +19,7 @@ func NewHTTPHandler(set Set, ops transport.Ops) http.Handler {
 	rt := transport.NewRouter()
 	rt.Handle("POST /v1/users", httptransport.NewServer(set.CreateUserEndpoint, decodeCreateUserRequest, encodeCreated, opts...))
 	rt.Handle("GET /v1/users/{id}", httptransport.NewServer(set.GetUserEndpoint, decodeGetUserRequest, transport.EncodeJSONResponse, opts...))
-	cursors := ops.Cursors
+	cursors := ops.ListCursors()
 	rt.Handle("GET /v1/users", httptransport.NewServer(set.ListUsersEndpoint, decodeListUsersRequest(cursors), encodeListUsersResponse(cursors),
 		append(opts, transport.ListNamed("users"))...))
 	return transport.Finish(rt, ops)

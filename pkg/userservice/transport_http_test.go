@@ -40,7 +40,7 @@ func newStack(t *testing.T) *stack {
 	var svc Service = inner
 	svc = LoggingMiddleware(log.NewJSONLogger(st.serviceLg))(svc)
 	svc = InstrumentingMiddleware(NewMethodDuration(st.reg))(svc)
-	st.handler = NewHTTPHandler(NewEndpointSet(svc), transport.Ops{
+	st.handler = NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors,
 		Logger:  log.NewJSONLogger(st.accessLog),
 		Metrics: transport.NewHTTPMetrics(st.reg),
 		Ready: func(ctx context.Context) (map[string]any, error) {
@@ -154,7 +154,7 @@ func TestHTTPEmptyListIsAnEmptyArray(t *testing.T) {
 func TestHTTPErrors(t *testing.T) {
 	st := newStack(t)
 	taken := st.create(t, "Taken", "taken@example.com", "password1")
-	validCursor := (*transport.Cursors)(nil).Encode("users", taken.ID)
+	validCursor := testCursors.Encode("users", taken.ID)
 	for _, tc := range []struct {
 		name                  string
 		method, target, ctype string
@@ -387,7 +387,7 @@ func TestHTTPInternalErrorLeaksNothing(t *testing.T) {
 	store.err = kitshop.Internal(errors.New("disk full at /var/lib/kitshop/users.db"))
 	access, service := &logSink{}, &logSink{}
 	svc := LoggingMiddleware(log.NewJSONLogger(service))(NewService(store, WithBcryptCost(bcrypt.MinCost)))
-	h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Logger: log.NewJSONLogger(access)})
+	h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors, Logger: log.NewJSONLogger(access)})
 	for _, tc := range []struct{ method, target, body string }{
 		{http.MethodPost, "/v1/users", `{"name":"N","email":"n@example.com","password":"password1"}`},
 		{http.MethodGet, "/v1/users/" + ids.New(IDPrefix), ""},
