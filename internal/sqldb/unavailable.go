@@ -20,22 +20,33 @@ const StorageRetryAfter = 2 * time.Second
 // Fault is how every store reports an unexpected storage error: a fault
 // that passes (a full disk is cleared, a read-only file system remounted, a
 // database server restarted; see IsUnavailable) is 503 unavailable with
-// Retry-After, anything else internal. The cause is kept for the logs.
+// Retry-After, and so is storage that did not answer within the request's
+// time (the deadline passed, or SQLite was interrupted for it); anything
+// else is internal. The cause is kept for the logs.
 func Fault(cause error) *kitshop.Error {
-	if IsUnavailable(cause) {
+	if IsUnavailable(cause) || outOfTime(cause) {
 		return kitshop.Unavailable(StorageRetryAfter, cause)
 	}
 	return kitshop.Internal(cause)
 }
 
+// outOfTime tells whether err is storage work cut short by the request's
+// deadline.
+func outOfTime(err error) bool {
+	var sqliteErr *sqlite.Error
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqliteInterrupt
+}
+
 // SQLite's primary result codes that mean the storage, not the query,
 // failed (extended codes carry them in their low byte).
 const (
-	sqliteBusy     = 5  // locked past busy_timeout
-	sqliteReadOnly = 8  // a read-only file or file system
-	sqliteIOErr    = 10 // the disk failed a read or write
-	sqliteFull     = 13 // the disk (or max_page_count) is full
-	sqliteCantOpen = 14 // the file or its directory went away
+	sqliteBusy      = 5  // locked past busy_timeout
+	sqliteInterrupt = 9  // interrupted: its context ended
+	sqliteReadOnly  = 8  // a read-only file or file system
+	sqliteIOErr     = 10 // the disk failed a read or write
+	sqliteFull      = 13 // the disk (or max_page_count) is full
+	sqliteCantOpen  = 14 // the file or its directory went away
 )
 
 // IsUnavailable reports whether err says the database cannot serve now,

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/kitshop/kitshop/pkg/kitshop"
@@ -96,5 +98,28 @@ func TestPingWritesAndRecovers(t *testing.T) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		t.Fatalf("after the fault: %v", err)
+	}
+}
+
+// Storage work cut short by the request's deadline is 503 unavailable, not
+// internal: on real SQLite the deadline interrupts the statement.
+func TestFaultOutOfTimeIsUnavailable(t *testing.T) {
+	db, err := Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "t.db"), fstest.MapFS{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	// A query that runs far longer than the deadline.
+	_, err = db.ExecContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 1000000000) SELECT count(*) FROM c`)
+	if err == nil {
+		t.Fatal("the long query finished within its deadline")
+	}
+	if e := Fault(fmt.Errorf("count: %w", err)); e.Code != kitshop.CodeUnavailable || e.RetryAfter <= 0 {
+		t.Errorf("Fault(%v) = %+v, want unavailable with Retry-After", err, e)
+	}
+	if e := Fault(fmt.Errorf("get: %w", context.DeadlineExceeded)); e.Code != kitshop.CodeUnavailable {
+		t.Errorf("Fault(deadline) = %+v, want unavailable", e)
 	}
 }
