@@ -101,10 +101,13 @@ func closedLoop(ctx context.Context, t target, workers int, warmup, d time.Durat
 // the moment the request was sent when the connection was idle and its
 // timer woke up late (the generator's lateness is not the server's).
 func openLoop(ctx context.Context, t target, conns int, rate float64, warmup, d time.Duration, meter cpuMeter) Window {
+	period := time.Duration(float64(conns) / rate * float64(time.Second))
+	// A window shorter than two periods could measure no request at all
+	// (a low rate: the order path of a slow disk, in a short run).
+	d = max(d, 2*period)
 	t0 := time.Now()
 	start := t0.Add(warmup)
 	end := start.Add(d)
-	period := time.Duration(float64(conns) / rate * float64(time.Second))
 	lat := make([][]time.Duration, conns)
 	errs := make([]int, conns)
 	var wg sync.WaitGroup
