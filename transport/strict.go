@@ -54,7 +54,7 @@ func walkValue(data []byte, i int, t reflect.Type, field []byte) (int, error) {
 		}
 	case '"':
 		end, _ := stringEnd(data, i)
-		if !utf8.Valid(data[i+1 : end]) {
+		if !validText(data[i+1 : end]) {
 			return 0, kitshop.InvalidArgument(string(field), "must be valid UTF-8")
 		}
 		return end + 1, nil
@@ -85,7 +85,7 @@ func walkObject(data []byte, i int, t reflect.Type) (int, error) {
 	for {
 		end, escaped := stringEnd(data, i)
 		raw := data[i+1 : end]
-		if !utf8.Valid(raw) {
+		if !validText(raw) {
 			return 0, kitshop.InvalidArgument("body", "field names must be valid UTF-8")
 		}
 		key := raw
@@ -119,6 +119,57 @@ func walkObject(data []byte, i int, t reflect.Type) (int, error) {
 		}
 		i = skipSpace(data, i+1) // ','
 	}
+}
+
+// validText tells whether the raw bytes of a JSON string are text as sent:
+// valid UTF-8, and no \u escape of a lone or reversed UTF-16 surrogate,
+// which encoding/json would silently turn into U+FFFD. The body has passed
+// encoding/json's syntax check, so every \u has four hex digits.
+func validText(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for j := 0; j < len(raw); j++ {
+		if raw[j] != '\\' {
+			continue
+		}
+		j++ // the escaped character
+		if raw[j] != 'u' {
+			continue
+		}
+		r := hex4(raw[j+1 : j+5])
+		j += 4
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF: // a low surrogate first
+			return false
+		case r >= 0xD800 && r <= 0xDBFF: // a high one needs a low one next
+			if j+7 > len(raw) || raw[j+1] != '\\' || raw[j+2] != 'u' {
+				return false
+			}
+			if low := hex4(raw[j+3 : j+7]); low < 0xDC00 || low > 0xDFFF {
+				return false
+			}
+			j += 6
+		}
+	}
+	return true
+}
+
+// hex4 is the value of four hex digits.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
 }
 
 // stringEnd returns the index of the closing quote of the string opening at

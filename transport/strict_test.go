@@ -14,6 +14,10 @@ func TestUnmarshalStrictRefusesWhatEncodingJSONLetsThrough(t *testing.T) {
 		"duplicate field":           {`{"user_id":"a","user_id":"b"}`, "user_id"},
 		"duplicate escaped":         {`{"user_id":"a","user\u005fid":"b"}`, "user_id"},
 		"duplicate nested":          {`{"items":[{"quantity":1,"quantity":2}]}`, "quantity"},
+		"lone high surrogate":       {`{"user_id":"a\ud800b"}`, "user_id"},
+		"lone low surrogate":        {`{"user_id":"\udc00"}`, "user_id"},
+		"reversed surrogates":       {`{"user_id":"\udc00\ud800"}`, "user_id"},
+		"high surrogate at the end": {`{"items":[{"product_id":"p\uD83D"}]}`, "product_id"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var v orderLike
@@ -28,7 +32,7 @@ func TestUnmarshalStrictRefusesWhatEncodingJSONLetsThrough(t *testing.T) {
 		})
 	}
 	var v orderLike
-	if err := UnmarshalStrict([]byte(`{"user_id":"é\u00e9","items":[{"product_id":"p","quantity":1},{"product_id":"q","quantity":2}]}`), &v); err != nil {
+	if err := UnmarshalStrict([]byte(`{"user_id":"é\u00e9\ud83d\ude00","items":[{"product_id":"p","quantity":1},{"product_id":"q","quantity":2}]}`), &v); err != nil {
 		t.Fatalf("refused a good body: %v", err)
 	}
 }
