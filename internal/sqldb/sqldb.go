@@ -97,9 +97,12 @@ func openSQLite(path string) (*DB, error) {
 	// writer wait for the lock instead of failing; _txlock=immediate takes
 	// the write lock at BEGIN, so two read-then-write transactions can never
 	// deadlock on a lock upgrade. synchronous is FULL unless the URL says
-	// otherwise (see sqliteParams).
+	// otherwise (see sqliteParams). temp_store=MEMORY keeps SQLite's
+	// temporary files (statement journals, sorts) in memory: the container
+	// image has no temporary directory, and a disk I/O error there would
+	// fail a reservation.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(" + synchronous + ")&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(" + synchronous + ")&_pragma=foreign_keys(1)&_pragma=temp_store(2)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
