@@ -36,8 +36,11 @@ import (
 	"testing"
 
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/productservice/productstore"
 	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/pkg/userservice/userstore"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -228,17 +231,17 @@ func handlers(t *testing.T) map[string]http.Handler {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	users, err := userservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "users.db"))
+	users, err := userstore.Open(ctx, "sqlite:"+filepath.Join(dir, "users.db"))
 	if err != nil {
 		t.Fatalf("open user store: %v", err)
 	}
 	t.Cleanup(func() { _ = users.Close() })
-	products, err := productservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "products.db"))
+	products, err := productstore.Open(ctx, "sqlite:"+filepath.Join(dir, "products.db"))
 	if err != nil {
 		t.Fatalf("open product store: %v", err)
 	}
 	t.Cleanup(func() { _ = products.Close() })
-	orders, err := orderservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "orders.db"))
+	orders, err := orderstore.Open(ctx, "sqlite:"+filepath.Join(dir, "orders.db"))
 	if err != nil {
 		t.Fatalf("open order store: %v", err)
 	}

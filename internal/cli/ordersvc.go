@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/internal/periodic"
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // RunOrderService runs the order service until ctx ends: its HTTP API, the
@@ -53,7 +55,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	defer userDep.Close()
 	defer productDep.Close()
 
-	store, err := orderservice.OpenStore(ctx, *common.databaseURL)
+	store, err := orderstore.Open(ctx, *common.databaseURL)
 	if err != nil {
 		return err
 	}
@@ -61,7 +63,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	reg.MustRegister(newUnresolvedOrders(store.CountUnresolved))
 
 	httpClient := transport.NewPooledHTTPClient()
-	orders := orderservice.NewService(store,
+	svc := orderservice.NewService(store,
 		orderservice.NewUsersClient(userDep, httpClient),
 		orderservice.NewProductsClient(productDep, httpClient),
 		// No request outlives REQUEST_TIMEOUT, nor its bookkeeping the
@@ -69,7 +71,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		orderservice.WithOrphanAge(*common.requestTimeout+time.Second),
 		orderservice.WithLogger(log.With(logger, "component", "recovery")),
 	)
-	var svc orderservice.Service = orders
+	recoverer := svc.(orderservice.Recoverer) // NewService's Service always is one
 	svc = orderservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 	svc = orderservice.InstrumentingMiddleware(orderservice.NewMethodDuration(reg))(svc)
 
@@ -82,7 +84,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 		Cursors:  cursors,
 	})
 
-	stopBackground := startOrderBackground(ctx, orders, store, *recoveryEvery, *idemTTL, logger)
+	stopBackground := startOrderBackground(ctx, recoverer, store, *recoveryEvery, *idemTTL, logger)
 	defer stopBackground()
 	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }
@@ -149,14 +151,14 @@ func (f orderDependencyFlags) build(logger log.Logger, reg *prometheus.Registry)
 // startOrderBackground runs ordersvc's background work until ctx ends or
 // the returned stop is called, which waits for it: the recovery loop and
 // the purge of settled orders.
-func startOrderBackground(ctx context.Context, orders *orderservice.Orders, store *orderservice.SQLStore,
+func startOrderBackground(ctx context.Context, recoverer orderservice.Recoverer, store *orderstore.Store,
 	recoveryEvery, idemTTL time.Duration, logger log.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		orders.RunRecovery(ctx, recoveryEvery)
+		recoverer.RunRecovery(ctx, recoveryEvery)
 	}()
 	go func() {
 		defer wg.Done()

@@ -4,8 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kitshop/kitshop/pkg/orderservice"
 )
 
 // unresolvedScrapeTimeout bounds the count one scrape of /metrics makes.

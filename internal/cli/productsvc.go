@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
 	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/internal/periodic"
 	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/productservice/productstore"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -43,7 +45,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	store, err := productservice.OpenStore(ctx, *common.databaseURL)
+	store, err := productstore.Open(ctx, *common.databaseURL)
 	if err != nil {
 		return err
 	}

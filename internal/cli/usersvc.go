@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
 	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/pkg/userservice/userstore"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -40,7 +42,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	store, err := userservice.OpenStore(ctx, *common.databaseURL)
+	store, err := userstore.Open(ctx, *common.databaseURL)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func TestRecoveryIsNotStarvedByOrdersItCannotSettle(t *testing.T) {
 	s.clock.Advance(7 * time.Second) // all of them orphaned
 
 	for pass := 1; ; pass++ {
-		if _, err := s.orders.Recover(ctx); err != nil {
+		if _, err := s.recover(ctx); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.store.Get(ctx, real.ID)

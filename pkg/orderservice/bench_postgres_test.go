@@ -24,7 +24,9 @@ import (
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/pgtest"
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/productservice/productstore"
 )
 
 func BenchmarkOrderStorage(b *testing.B) {
@@ -90,15 +92,15 @@ func BenchmarkOrderStorage(b *testing.B) {
 
 // benchStores opens an order store and a product store, and makes the two
 // products every order buys, with stock enough for any run.
-func benchStores(b *testing.B, url func(testing.TB, string) string) (*orderservice.SQLStore, *productservice.SQLStore, []orderservice.OrderItem) {
+func benchStores(b *testing.B, url func(testing.TB, string) string) (*orderstore.Store, *productstore.Store, []orderservice.OrderItem) {
 	b.Helper()
 	ctx := context.Background()
-	orders, err := orderservice.OpenStore(ctx, url(b, "orders"))
+	orders, err := orderstore.Open(ctx, url(b, "orders"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { orders.Close() })
-	products, err := productservice.OpenStore(ctx, url(b, "products"))
+	products, err := productstore.Open(ctx, url(b, "products"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +120,7 @@ func benchStores(b *testing.B, url func(testing.TB, string) string) (*orderservi
 var benchKeys atomic.Int64
 
 // createConfirm is one order's storage work; it returns the order's ID.
-func createConfirm(b *testing.B, orders *orderservice.SQLStore, products *productservice.SQLStore, items []orderservice.OrderItem) string {
+func createConfirm(b *testing.B, orders *orderstore.Store, products *productstore.Store, items []orderservice.OrderItem) string {
 	b.Helper()
 	id, err := tryCreateConfirm(orders, products, items)
 	if err != nil {
@@ -127,7 +129,7 @@ func createConfirm(b *testing.B, orders *orderservice.SQLStore, products *produc
 	return id
 }
 
-func tryCreateConfirm(orders *orderservice.SQLStore, products *productservice.SQLStore, items []orderservice.OrderItem) (string, error) {
+func tryCreateConfirm(orders *orderstore.Store, products *productstore.Store, items []orderservice.OrderItem) (string, error) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	key := fmt.Sprintf("bench-%d", benchKeys.Add(1))

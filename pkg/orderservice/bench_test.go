@@ -110,9 +110,15 @@ func BenchmarkTransport(b *testing.B) {
 	})
 }
 
-func benchStore(b *testing.B) *SQLStore {
+// OpenSQLStore opens orderstore's Store at url. orderstore imports this
+// package, so only the external test package can import it: its TestMain
+// (main_test.go) sets OpenSQLStore before any test or benchmark runs.
+var OpenSQLStore func(ctx context.Context, url string) (Store, error)
+
+// benchStore opens a fresh SQLite store for a benchmark.
+func benchStore(b *testing.B) Store {
 	b.Helper()
-	s, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "orders.db"))
+	s, err := OpenSQLStore(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "orders.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/productservice/productstore"
 	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/pkg/userservice/userstore"
 )
 
 // A session killed while confirming an order (its status already changed,
@@ -94,12 +96,12 @@ func TestPostgresSessionKilledMidConfirm(t *testing.T) {
 // once and takes its stock once, every cancelling one is undone once.
 func TestPostgresRecoveryOnTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	userStore, err := userservice.OpenStore(ctx, pgtest.URL(t))
+	userStore, err := userstore.Open(ctx, pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer userStore.Close()
-	productStore, err := productservice.OpenStore(ctx, pgtest.URL(t))
+	productStore, err := productstore.Open(ctx, pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +109,12 @@ func TestPostgresRecoveryOnTwoInstances(t *testing.T) {
 	users := userservice.NewService(userStore)
 	products := productservice.NewService(productStore)
 	orderURL := pgtest.URL(t)
-	instances := []*orderservice.Orders{
-		orderservice.NewService(openOrderStore(t, orderURL), users, products, orderservice.WithOrphanAge(time.Second)),
-		orderservice.NewService(openOrderStore(t, orderURL), users, products, orderservice.WithOrphanAge(time.Second)),
+	// The instances' clock runs 2s ahead, so what the crashed processes
+	// below leave is past the 1s orphan age at once.
+	ahead := orderservice.WithClock(func() time.Time { return time.Now().Add(2 * time.Second) })
+	instances := []orderservice.Recoverer{
+		orderservice.NewService(openOrderStore(t, orderURL), users, products, orderservice.WithOrphanAge(time.Second), ahead).(orderservice.Recoverer),
+		orderservice.NewService(openOrderStore(t, orderURL), users, products, orderservice.WithOrphanAge(time.Second), ahead).(orderservice.Recoverer),
 	}
 	store := openOrderStore(t, orderURL)
 
@@ -150,7 +155,6 @@ func TestPostgresRecoveryOnTwoInstances(t *testing.T) {
 			pendingIDs = append(pendingIDs, r.ID)
 		}
 	}
-	time.Sleep(1100 * time.Millisecond) // past the orphan age of the last changes
 
 	var wg sync.WaitGroup
 	for _, o := range instances {

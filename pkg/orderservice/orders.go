@@ -11,9 +11,9 @@ import (
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
-// Orders is the order service's business logic: it implements Service and
-// owns the order saga and its recovery (Recover, RunRecovery).
-type Orders struct {
+// orders is the order service's business logic: it implements Service and
+// Recoverer, and owns the order saga and its recovery.
+type orders struct {
 	store     Store
 	users     Users
 	products  Products
@@ -29,15 +29,15 @@ type Orders struct {
 	running sync.Map
 }
 
-// Option configures Orders.
-type Option func(*Orders)
+// Option configures the Service NewService returns.
+type Option func(*orders)
 
 // WithGates makes CreateOrder answer at once, before any other work, while
 // a gate says its dependency is unavailable. It replaces the gates that
 // NewService takes from clients that are Gates themselves (NewUsersClient,
 // NewProductsClient); a nil gate leaves that one as it was.
 func WithGates(users, products Gate) Option {
-	return func(o *Orders) {
+	return func(o *orders) {
 		if users != nil {
 			o.userGate = users
 		}
@@ -51,20 +51,22 @@ func WithGates(users, products Gate) Option {
 // before the recovery loop takes it over as abandoned (default 6s). It
 // must be longer than the longest request (REQUEST_TIMEOUT), so that no
 // running request's order is ever taken over.
-func WithOrphanAge(d time.Duration) Option { return func(o *Orders) { o.orphanAge = d } }
+func WithOrphanAge(d time.Duration) Option { return func(o *orders) { o.orphanAge = d } }
 
 // WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(o *Orders) { o.now = now } }
+func WithClock(now func() time.Time) Option { return func(o *orders) { o.now = now } }
 
 // WithLogger sets the logger of the recovery loop.
-func WithLogger(l log.Logger) Option { return func(o *Orders) { o.logger = l } }
+func WithLogger(l log.Logger) Option { return func(o *orders) { o.logger = l } }
 
 // NewService returns the order service over store, calling users and
 // products. A client that is also a Gate (as NewUsersClient's and
 // NewProductsClient's are) is its dependency's gate: CreateOrder answers
-// 503 before any other work while it is closed.
-func NewService(store Store, users Users, products Products, opts ...Option) *Orders {
-	o := &Orders{store: store, users: users, products: products, now: time.Now,
+// 503 before any other work while it is closed. The Service is also a
+// Recoverer, whose RunRecovery must run beside it (ordersvc runs it), or
+// orders that a crash or an outage left half done stay so.
+func NewService(store Store, users Users, products Products, opts ...Option) Service {
+	o := &orders{store: store, users: users, products: products, now: time.Now,
 		orphanAge: 6 * time.Second, logger: log.NewNopLogger()}
 	o.userGate, _ = users.(Gate)
 	o.prodGate, _ = products.(Gate)
@@ -83,7 +85,7 @@ const (
 )
 
 // CreateOrder implements Service.
-func (o *Orders) CreateOrder(ctx context.Context, req CreateOrderRequest) (Order, error) {
+func (o *orders) CreateOrder(ctx context.Context, req CreateOrderRequest) (Order, error) {
 	if err := validateCreate(req); err != nil {
 		return Order{}, err
 	}
@@ -135,7 +137,7 @@ func (o *Orders) CreateOrder(ctx context.Context, req CreateOrderRequest) (Order
 }
 
 // replay answers a request whose key an order already holds.
-func (o *Orders) replay(ctx context.Context, r Record, hash string) (Order, error) {
+func (o *orders) replay(ctx context.Context, r Record, hash string) (Order, error) {
 	if r.RequestHash != hash {
 		return Order{}, ErrIdempotencyKeyReused
 	}
@@ -198,7 +200,7 @@ func stillResolving(wait time.Duration) error {
 	}
 }
 
-func (o *Orders) gatesOpen() error {
+func (o *orders) gatesOpen() error {
 	for _, g := range []struct {
 		name string
 		gate Gate
@@ -214,7 +216,7 @@ func (o *Orders) gatesOpen() error {
 }
 
 // GetOrder implements Service.
-func (o *Orders) GetOrder(ctx context.Context, id string) (Order, error) {
+func (o *orders) GetOrder(ctx context.Context, id string) (Order, error) {
 	if !ids.Valid(IDPrefix, id) {
 		return Order{}, ErrNotFound
 	}
@@ -229,15 +231,15 @@ func (o *Orders) GetOrder(ctx context.Context, id string) (Order, error) {
 }
 
 // ListOrders implements Service.
-func (o *Orders) ListOrders(ctx context.Context, userID, after string, limit int) ([]Order, string, error) {
+func (o *orders) ListOrders(ctx context.Context, userID, after string, limit int) ([]Order, string, error) {
 	return kitshop.ListPage(limit, func(n int) ([]Order, error) {
 		return o.store.ListConfirmed(ctx, userID, after, n)
 	}, func(o Order) string { return o.ID })
 }
 
-func (o *Orders) claim(id string) bool {
+func (o *orders) claim(id string) bool {
 	_, loaded := o.running.LoadOrStore(id, struct{}{})
 	return !loaded
 }
 
-func (o *Orders) release(id string) { o.running.Delete(id) }
+func (o *orders) release(id string) { o.running.Delete(id) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 )

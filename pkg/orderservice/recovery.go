@@ -25,6 +25,19 @@ const (
 	retryMax       = 5 * time.Minute
 )
 
+// Recoverer finishes or undoes the orders that were left half done. The
+// Service NewService returns is one; the recovery shares its knowledge of
+// which orders this process is still working on, so it is not built apart.
+type Recoverer interface {
+	// Recover makes one pass and returns how many orders it settled.
+	Recover(ctx context.Context) (settled int, err error)
+	// RunRecovery runs Recover at once and then every interval until ctx
+	// ends.
+	RunRecovery(ctx context.Context, interval time.Duration)
+}
+
+var _ Recoverer = (*orders)(nil)
+
 // retryDelay is how long to leave an order alone after its attempts-th
 // failed attempt (1 for the first), which failed with cause.
 func retryDelay(attempts int, cause error) time.Duration {
@@ -50,7 +63,7 @@ func retryDelay(attempts int, cause error) time.Duration {
 // settled. A dependency that is down stops nothing: those orders wait for
 // the next pass. An order that fails to settle is postponed (retryDelay),
 // so that orders which cannot be settled never hold up the others.
-func (o *Orders) Recover(ctx context.Context) (int, error) {
+func (o *orders) Recover(ctx context.Context) (int, error) {
 	if err := o.gatesOpen(); err != nil {
 		return 0, nil // nothing can progress while a dependency is known down
 	}
@@ -79,7 +92,7 @@ func (o *Orders) Recover(ctx context.Context) (int, error) {
 
 // postpone puts an order the recovery loop failed to settle back by its
 // retry delay, with one log line.
-func (o *Orders) postpone(ctx context.Context, r Record, cause error) {
+func (o *orders) postpone(ctx context.Context, r Record, cause error) {
 	delay := retryDelay(r.Attempts+1, cause)
 	wctx, cancel := detach(ctx)
 	defer cancel()
@@ -95,7 +108,7 @@ func (o *Orders) postpone(ctx context.Context, r Record, cause error) {
 }
 
 // RunRecovery runs Recover at once and then every interval until ctx ends.
-func (o *Orders) RunRecovery(ctx context.Context, interval time.Duration) {
+func (o *orders) RunRecovery(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -114,7 +127,7 @@ func (o *Orders) RunRecovery(ctx context.Context, interval time.Duration) {
 
 // resolve settles one unresolved order: forward for pending, back for
 // cancelling. Only one resolution of an order runs in this process at once.
-func (o *Orders) resolve(ctx context.Context, r Record) error {
+func (o *orders) resolve(ctx context.Context, r Record) error {
 	if !o.claim(r.ID) {
 		return ErrRequestInProgress
 	}
@@ -140,7 +153,7 @@ func (o *Orders) resolve(ctx context.Context, r Record) error {
 // through but its answer was lost), the order is completed instead: stock
 // is never taken for an order that does not exist, nor an order kept
 // without its stock.
-func (o *Orders) undo(ctx context.Context, r Record) error {
+func (o *orders) undo(ctx context.Context, r Record) error {
 	rsv, err := o.products.Reserve(ctx, o.reserveRequest(r))
 	switch {
 	case errors.Is(err, productservice.ErrUnknownProduct), errors.Is(err, productservice.ErrInsufficientStock),

@@ -41,7 +41,7 @@ func TestDependencyFailureAnswers503AndReleasesStock(t *testing.T) {
 			// Heal; the recovery loop releases whatever was held.
 			s.userDown.Store(false)
 			s.faults.set(func(f *faultyProducts) { f.failReserve, f.loseReserve = false, false })
-			if _, err := s.orders.Recover(ctx); err != nil {
+			if _, err := s.recover(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if s.stock(p.ID) != 10 || s.held(p.ID) != 0 {
@@ -73,7 +73,7 @@ func TestLostConfirmationIsCompletedNotUndone(t *testing.T) {
 	wantCode(t, err, kitshop.CodeDependencyUnavailable)
 
 	s.faults.set(func(f *faultyProducts) { f.loseConfirm = false })
-	if _, err := s.orders.Recover(ctx); err != nil {
+	if _, err := s.recover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// The reservation was confirmed at the product service: the order must
@@ -135,13 +135,13 @@ func TestRecoveryFinishesOrphanedPendingOrders(t *testing.T) {
 	if e := wantCode(t, err, kitshop.CodeUnavailable); e.RetryAfter <= 0 || e.Dependency != "" {
 		t.Fatalf("want Retry-After and no dependency blamed on a 503, got %+v", e)
 	}
-	if n, _ := s.orders.Recover(ctx); n != 0 {
+	if n, _ := s.recover(ctx); n != 0 {
 		t.Fatalf("recovery took over a young pending order")
 	}
 
 	// Old enough: recovery finishes it, taking the stock once.
 	s.clock.Advance(7 * time.Second)
-	if n, err := s.orders.Recover(ctx); err != nil || n != 1 {
+	if n, err := s.recover(ctx); err != nil || n != 1 {
 		t.Fatalf("Recover = %d, %v; want 1", n, err)
 	}
 	o, err := s.orders.GetOrder(ctx, r.ID)
@@ -167,16 +167,16 @@ func TestRecoveryWaitsWhileDependencyDown(t *testing.T) {
 		t.Fatal("want failure")
 	}
 	s.faults.set(func(f *faultyProducts) { f.loseReserve, f.failReserve = false, true })
-	if n, _ := s.orders.Recover(ctx); n != 0 {
+	if n, _ := s.recover(ctx); n != 0 {
 		t.Fatalf("recovered %d orders while the product service is down", n)
 	}
 	s.checkStock(p) // still held, and counted as held
 	s.faults.set(func(f *faultyProducts) { f.failReserve = false })
-	if n, _ := s.orders.Recover(ctx); n != 0 {
+	if n, _ := s.recover(ctx); n != 0 {
 		t.Fatalf("recovered %d orders before their retry delay", n)
 	}
 	s.clock.Advance(time.Second) // the first retry delay
-	if n, _ := s.orders.Recover(ctx); n != 1 {
+	if n, _ := s.recover(ctx); n != 1 {
 		t.Fatalf("recovered %d orders after healing, want 1", n)
 	}
 	if s.stock(p.ID) != 10 {

@@ -25,7 +25,7 @@ func reservationKey(orderID string) string { return "order:" + orderID }
 // request's saga (resuming false) records the order as failed so that its
 // reservation is released, and answers 503; a resumed saga (resuming true)
 // leaves the order pending to try again later.
-func (o *Orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, error) {
+func (o *orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, error) {
 	if _, err := o.users.GetUser(ctx, r.UserID); err != nil {
 		if errors.Is(err, userservice.ErrNotFound) {
 			return o.reject(ctx, r, ErrUnknownUser.WithMessage("user %s does not exist", r.UserID))
@@ -69,7 +69,7 @@ func (o *Orders) runSaga(ctx context.Context, r Record, resuming bool) (Order, e
 	return o.complete(ctx, r, rsv)
 }
 
-func (o *Orders) reserveRequest(r Record) productservice.ReserveRequest {
+func (o *orders) reserveRequest(r Record) productservice.ReserveRequest {
 	items := make([]productservice.ReserveItem, len(r.Items))
 	for i, it := range r.Items {
 		items[i] = productservice.ReserveItem{ProductID: it.ProductID, Quantity: it.Quantity}
@@ -79,7 +79,7 @@ func (o *Orders) reserveRequest(r Record) productservice.ReserveRequest {
 
 // complete records a confirmed reservation's order as confirmed, priced as
 // the product service priced the reservation.
-func (o *Orders) complete(ctx context.Context, r Record, rsv productservice.Reservation) (Order, error) {
+func (o *orders) complete(ctx context.Context, r Record, rsv productservice.Reservation) (Order, error) {
 	items, sum, err := priced(rsv)
 	if err != nil {
 		// Only a reservation confirmed before its total was checked gets
@@ -112,7 +112,7 @@ func priced(rsv productservice.Reservation) ([]OrderItem, int64, error) {
 }
 
 // settled reads back an order another resolver finished first.
-func (o *Orders) settled(ctx context.Context, id string) (Order, error) {
+func (o *orders) settled(ctx context.Context, id string) (Order, error) {
 	cur, err := o.store.Get(ctx, id)
 	if err != nil {
 		return Order{}, err
@@ -124,7 +124,7 @@ func (o *Orders) settled(ctx context.Context, id string) (Order, error) {
 }
 
 // reject records a business refusal, to be replayed for the same key.
-func (o *Orders) reject(ctx context.Context, r Record, cause *kitshop.Error) (Order, error) {
+func (o *orders) reject(ctx context.Context, r Record, cause *kitshop.Error) (Order, error) {
 	wctx, cancel := detach(ctx)
 	defer cancel()
 	if err := o.store.Reject(wctx, r.ID, string(cause.Code), cause.Message); err != nil && !errors.Is(err, ErrStateChanged) {
@@ -137,7 +137,7 @@ func (o *Orders) reject(ctx context.Context, r Record, cause *kitshop.Error) (Or
 // is. A request's saga drops the order when nothing can have been reserved,
 // and otherwise marks it cancelling for the recovery loop, which releases
 // whatever the product service holds for it.
-func (o *Orders) fail(ctx context.Context, r Record, mayHoldStock bool, reservationID string, cause error, resuming bool) (Order, error) {
+func (o *orders) fail(ctx context.Context, r Record, mayHoldStock bool, reservationID string, cause error, resuming bool) (Order, error) {
 	if resuming {
 		return Order{}, cause
 	}

@@ -11,9 +11,12 @@
 // left half done is finished or undone later by Recover: see recovery.go.
 // Settled orders' idempotency keys, and rejected and cancelled orders, are
 // purged once IDEMPOTENCY_TTL has passed: see purger.go.
-// The package is layered like userservice: service.go (no HTTP),
-// store.go/store_sql.go, endpoints.go, transport_http.go, client.go,
-// middleware.go.
+// The package is layered like userservice: service.go (the Service, its
+// types and errors, no HTTP), orders.go/saga.go/recovery.go (NewService and
+// the business logic), store.go (the storage interface; the SQL adapter is
+// package orderstore), endpoints.go, transport_http.go, client.go (the
+// order service's HTTP client), dependencies.go (its clients of usersvc and
+// productsvc), middleware.go.
 package orderservice
 
 import (

@@ -9,19 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 	"github.com/kitshop/kitshop/pkg/productservice"
+	"github.com/kitshop/kitshop/pkg/productservice/productstore"
 	"github.com/kitshop/kitshop/pkg/userservice"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/kitshop/kitshop/pkg/userservice/userstore"
 )
 
 // shop is an order service over real user and product services, all
 // in-process on SQLite, with fault injection on the product calls.
 type shop struct {
 	t        *testing.T
-	orders   *orderservice.Orders
-	store    *orderservice.SQLStore
+	orders   orderservice.Service
+	store    *orderstore.Store
 	users    userservice.Service
 	products productservice.Service
 	faults   *faultyProducts
@@ -44,15 +48,15 @@ func newShop(t *testing.T) *shop {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	userStore, err := userservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "users.db"))
+	userStore, err := userstore.Open(ctx, "sqlite:"+filepath.Join(dir, "users.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	productStore, err := productservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "products.db"))
+	productStore, err := productstore.Open(ctx, "sqlite:"+filepath.Join(dir, "products.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	orderStore, err := orderservice.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "orders.db"))
+	orderStore, err := orderstore.Open(ctx, "sqlite:"+filepath.Join(dir, "orders.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +69,11 @@ func newShop(t *testing.T) *shop {
 	s.orders = orderservice.NewService(orderStore, usersFunc(s.getUser), s.faults,
 		orderservice.WithClock(s.clock.Now), orderservice.WithOrphanAge(6*time.Second))
 	return s
+}
+
+// recover makes one recovery pass of the shop's order service.
+func (s *shop) recover(ctx context.Context) (int, error) {
+	return s.orders.(orderservice.Recoverer).Recover(ctx)
 }
 
 type usersFunc func(ctx context.Context, id string) (userservice.User, error)

@@ -17,6 +17,7 @@ import (
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/pgtest"
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 )
 
 // orderStoreURL returns a fresh database URL for one test.
@@ -24,9 +25,9 @@ type orderStoreURL func(t testing.TB) string
 
 func sqliteURL(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "orders.db") }
 
-func openOrderStore(t *testing.T, url string) *orderservice.SQLStore {
+func openOrderStore(t *testing.T, url string) *orderstore.Store {
 	t.Helper()
-	s, err := orderservice.OpenStore(context.Background(), url)
+	s, err := orderstore.Open(context.Background(), url)
 	if err != nil {
 		t.Fatalf("open order store: %v", err)
 	}
@@ -303,7 +304,7 @@ func testOrderLists(t *testing.T, url string) {
 
 // Two instances create orders under one key at once: one order exists.
 func testOrderConcurrentSameKey(t *testing.T, url string) {
-	stores := []*orderservice.SQLStore{openOrderStore(t, url), openOrderStore(t, url)}
+	stores := []*orderstore.Store{openOrderStore(t, url), openOrderStore(t, url)}
 	const n = 16
 	errs := make([]error, n)
 	records := make([]orderservice.Record, n)
@@ -338,7 +339,7 @@ func testOrderConcurrentSameKey(t *testing.T, url string) {
 // Resolvers on two instances race to confirm, reject and cancel the same
 // orders: exactly one terminal change wins each order.
 func testOrderConcurrentResolvers(t *testing.T, url string) {
-	stores := []*orderservice.SQLStore{openOrderStore(t, url), openOrderStore(t, url)}
+	stores := []*orderstore.Store{openOrderStore(t, url), openOrderStore(t, url)}
 	ctx := context.Background()
 	const n = 20
 	var orders []string
@@ -353,10 +354,10 @@ func testOrderConcurrentResolvers(t *testing.T, url string) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, id := range orders {
-		attempts := []func(s *orderservice.SQLStore) error{
-			func(s *orderservice.SQLStore) error { return s.Confirm(ctx, id, nil, 0, "rsv") },
-			func(s *orderservice.SQLStore) error { return s.Reject(ctx, id, "x", "y") },
-			func(s *orderservice.SQLStore) error { return s.Cancel(ctx, id) },
+		attempts := []func(s *orderstore.Store) error{
+			func(s *orderstore.Store) error { return s.Confirm(ctx, id, nil, 0, "rsv") },
+			func(s *orderstore.Store) error { return s.Reject(ctx, id, "x", "y") },
+			func(s *orderstore.Store) error { return s.Cancel(ctx, id) },
 		}
 		for k, attempt := range attempts {
 			wg.Go(func() {

@@ -9,6 +9,7 @@ import (
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/sqldb"
 	"github.com/kitshop/kitshop/pkg/orderservice"
+	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 )
 
 // Under a steady load of orders that end every way, the rows the purge may
@@ -20,7 +21,7 @@ func testOrderPurge(t *testing.T, url string) {
 	const ttl, tick, rounds = time.Minute, 10 * time.Second, 20
 	now := storeT0
 	s.SetClock(func() time.Time { return now })
-	db, err := sqldb.Open(ctx, url, orderservice.Migrations())
+	db, err := sqldb.Open(ctx, url, orderstore.Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}

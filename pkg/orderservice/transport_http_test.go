@@ -199,7 +199,7 @@ func TestRunRecoveryStopsWithContext(t *testing.T) {
 	s := newShop(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.orders.RunRecovery(ctx, 10*time.Millisecond); close(done) }()
+	go func() { s.orders.(orderservice.Recoverer).RunRecovery(ctx, 10*time.Millisecond); close(done) }()
 	cancel()
 	select {
 	case <-done:

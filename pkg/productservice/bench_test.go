@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -104,14 +103,9 @@ func BenchmarkTransport(b *testing.B) {
 }
 
 // benchStore opens a fresh SQLite store for a benchmark.
-func benchStore(b *testing.B) *SQLStore {
+func benchStore(b *testing.B) SQLStore {
 	b.Helper()
-	s, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "products.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	return s
+	return openSQLite(b)
 }
 
 func BenchmarkStoreSQLite(b *testing.B) {
@@ -119,7 +113,7 @@ func BenchmarkStoreSQLite(b *testing.B) {
 	svc := &service{ttl: DefaultReservationTTL, staleAfter: DefaultStaleClaimAfter, now: time.Now}
 	// reserve is what Service.Reserve asks of its store: claim the key, then
 	// take the stock and record the outcome.
-	reserve := func(b *testing.B, s *SQLStore, productID string, n int) Reservation {
+	reserve := func(b *testing.B, s SQLStore, productID string, n int) Reservation {
 		req := ReserveRequest{IdempotencyKey: fmt.Sprintf("order:bench-%d", n), OrderID: fmt.Sprintf("ord_bench_%d", n),
 			Items: []ReserveItem{{ProductID: productID, Quantity: 1}}}
 		now := svc.clock()

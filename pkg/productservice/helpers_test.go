@@ -2,6 +2,7 @@ package productservice
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -35,15 +36,34 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// openSQLite opens a fresh SQLite store in a temporary directory.
-func openSQLite(t *testing.T) Store {
+// SQLStore is what this package's tests need of the SQL adapter, package
+// productstore. productstore imports this package, so only the external
+// test package can import it: its TestMain (main_test.go) sets OpenSQLStore
+// before any test runs.
+type SQLStore interface {
+	Store
+	// DB is the store's connection pool, for tests that look at the rows.
+	DB() *sql.DB
+}
+
+// OpenSQLStore opens productstore's Store at url; see SQLStore.
+var OpenSQLStore func(ctx context.Context, url string) (SQLStore, error)
+
+// openStore opens the SQL store at url, closed when the test ends.
+func openStore(t testing.TB, url string) SQLStore {
 	t.Helper()
-	store, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "products.db"))
+	store, err := OpenSQLStore(context.Background(), url)
 	if err != nil {
-		t.Fatalf("open store: %v", err)
+		t.Fatalf("open store %s: %v", url, err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	return store
+}
+
+// openSQLite opens a fresh SQLite store in a temporary directory.
+func openSQLite(t testing.TB) SQLStore {
+	t.Helper()
+	return openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "products.db"))
 }
 
 // mustCreateProduct creates a product through svc.

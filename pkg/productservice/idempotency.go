@@ -29,16 +29,17 @@ var replayableErrors = map[kitshop.Code]*kitshop.Error{
 	kitshop.CodeUnknownProduct:    ErrUnknownProduct,
 }
 
-// recordableError returns err as a business error to record, if it is one.
-func recordableError(err error) (*kitshop.Error, bool) {
+// RecordableError returns err as a business error that a Store records under
+// an idempotency key with the reservation attempt, if it is one.
+func RecordableError(err error) (*kitshop.Error, bool) {
 	e := kitshop.AsError(err)
 	_, ok := replayableErrors[e.Code]
 	return e, ok
 }
 
-// replayError rebuilds a recorded business error: the same code and
+// ReplayError rebuilds a business error a Store recorded: the same code and
 // message as first returned.
-func replayError(code, message string) error {
+func ReplayError(code, message string) error {
 	if sentinel, ok := replayableErrors[kitshop.Code(code)]; ok {
 		return sentinel.WithMessage("%s", message)
 	}

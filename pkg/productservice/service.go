@@ -4,8 +4,8 @@
 //
 //   - service.go, validate.go, idempotency.go: the Service, its types,
 //     errors and business logic, with no HTTP in it;
-//   - store.go: the storage interface and its guarantees; store_sql*.go:
-//     the SQL adapter (SQLite or PostgreSQL), migrations/: its schema;
+//   - store.go: the storage interface and its guarantees; the SQL adapter
+//     (SQLite or PostgreSQL) and its schema are package productstore;
 //   - sweeper.go: the loop that expires held reservations past their TTL;
 //     purger.go: the loop that deletes idempotency records and ended
 //     reservations once IDEMPOTENCY_TTL has passed;
@@ -254,7 +254,7 @@ func (s *service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 		r.Items[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	r, err = s.store.Reserve(ctx, claim, r, now)
-	if _, recorded := recordableError(err); err != nil && !recorded {
+	if _, recorded := RecordableError(err); err != nil && !recorded {
 		// Not an outcome to replay (an internal error, or amounts that do
 		// not fit): drop the claim so that a retry runs again. The
 		// caller's context may be what failed: drop it anyway.

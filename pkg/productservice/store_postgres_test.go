@@ -24,14 +24,14 @@ import (
 // openInstances opens n stores on one new PostgreSQL database at once, as
 // n instances of the service starting together would (their migrations
 // race too).
-func openInstances(t *testing.T, n int) (url string, stores []*SQLStore) {
+func openInstances(t *testing.T, n int) (url string, stores []SQLStore) {
 	t.Helper()
 	url = pgtest.URL(t)
-	stores = make([]*SQLStore, n)
+	stores = make([]SQLStore, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = OpenStore(context.Background(), url) })
+		wg.Go(func() { stores[i], errs[i] = OpenSQLStore(context.Background(), url) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -239,11 +239,7 @@ func TestPostgresSweepersAcrossInstances(t *testing.T) {
 // reservation is left, and the same request retried then succeeds once.
 func TestPostgresSessionKilledMidReservation(t *testing.T) {
 	url := pgtest.URL(t)
-	store, err := OpenStore(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t, url)
 	svc := NewService(store)
 	var ids []string
 	for range 3 {

@@ -1,14 +1,13 @@
 package productservice
 
 import (
-	"context"
 	"testing"
 
 	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
 func TestSQLiteStore(t *testing.T) {
-	testStore(t, openSQLite)
+	testStore(t, func(t *testing.T) Store { return openSQLite(t) })
 }
 
 // TestPostgresStore runs the suite on PostgreSQL, each subtest on a
@@ -21,10 +20,5 @@ func TestPostgresStore(t *testing.T) {
 // openPostgres opens a store on a fresh PostgreSQL database.
 func openPostgres(t *testing.T) Store {
 	t.Helper()
-	store, err := OpenStore(context.Background(), pgtest.URL(t))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	return store
+	return openStore(t, pgtest.URL(t))
 }

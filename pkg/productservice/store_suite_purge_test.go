@@ -78,7 +78,7 @@ func testStorePurge(t *testing.T, store Store) {
 func countRows(t *testing.T, store Store, query string) int {
 	t.Helper()
 	var n int
-	if err := store.(*SQLStore).db.QueryRowContext(context.Background(), query).Scan(&n); err != nil {
+	if err := store.(SQLStore).DB().QueryRowContext(context.Background(), query).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n

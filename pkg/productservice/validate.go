@@ -72,9 +72,10 @@ func validateReserve(req ReserveRequest) error {
 // it (the Idempotency-Key header).
 const idempotencyKeyField = "Idempotency-Key"
 
-// checkAmounts refuses a priced reservation whose line amounts or total do
-// not fit in int64, naming the line's quantity or the items.
-func checkAmounts(items []ReservedItem) error {
+// CheckAmounts refuses a priced reservation whose line amounts or total do
+// not fit in int64, naming the line's quantity or the items. A Store calls
+// it once it has priced a reservation, before taking any stock.
+func CheckAmounts(items []ReservedItem) error {
 	var sum uint64
 	for i, it := range items {
 		hi, line := bits.Mul64(uint64(it.Quantity), uint64(it.UnitPriceCents))

@@ -2,6 +2,7 @@ package userservice
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"sort"
@@ -10,32 +11,42 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
-	"go.uber.org/goleak"
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/kitshop/kitshop/internal/pgtest"
 )
 
-// TestMain fails the package's tests if any goroutine outlives them: the
-// stores' connection pools, test servers and clients must all be closed.
-// pgtest.Main stops the PostgreSQL server the tests may have started.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(pgtest.Main(m))
+// SQLStore is what this package's tests need of the SQL adapter, package
+// userstore. userstore imports this package, so only the external test
+// package can import it: its TestMain (main_external_test.go) sets
+// OpenSQLStore before any test runs.
+type SQLStore interface {
+	Store
+	// DB is the store's connection pool, for tests that look at the rows.
+	DB() *sql.DB
+}
+
+// OpenSQLStore opens userstore's Store at url; see SQLStore.
+var OpenSQLStore func(ctx context.Context, url string) (SQLStore, error)
+
+// openStore opens the SQL store at url, closed when the test ends.
+func openStore(t testing.TB, url string) SQLStore {
+	t.Helper()
+	s, err := OpenSQLStore(context.Background(), url)
+	if err != nil {
+		t.Fatalf("open store %s: %v", url, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // openSQLiteStore opens a fresh SQLite store in the test's temporary
 // directory, closed when the test ends.
-func openSQLiteStore(t testing.TB) *SQLStore {
+func openSQLiteStore(t testing.TB) SQLStore {
 	t.Helper()
-	s, err := OpenStore(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
-	if err != nil {
-		t.Fatalf("OpenStore: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
 }
 
 // fixedNow is the clock of the tests' services.
@@ -43,10 +54,16 @@ var fixedNow = time.Date(2025, 3, 1, 12, 30, 45, 123456789, time.FixedZone("CET"
 
 // newTestService is the service over a fresh SQLite store, hashing at the
 // lowest bcrypt cost so tests run fast.
-func newTestService(t testing.TB) (Service, *SQLStore) {
+func newTestService(t testing.TB) (Service, SQLStore) {
 	t.Helper()
 	store := openSQLiteStore(t)
-	return NewService(store, WithBcryptCost(bcrypt.MinCost), WithClock(func() time.Time { return fixedNow })), store
+	return newTestServiceOn(store), store
+}
+
+// newTestServiceOn is the service over store, hashing at the lowest bcrypt
+// cost.
+func newTestServiceOn(store Store) Service {
+	return NewService(store, WithBcryptCost(bcrypt.MinCost), WithClock(func() time.Time { return fixedNow }))
 }
 
 func validRequest(email string) CreateUserRequest {

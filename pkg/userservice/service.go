@@ -3,7 +3,9 @@
 //
 //   - service.go: the Service interface, domain types, errors and the
 //     business logic, with no HTTP in it;
-//   - store.go, store_sql.go: the storage interface and its SQL adapter;
+//   - store.go: the storage interface; the SQL adapter (SQLite, PostgreSQL)
+//     and its schema are package userstore, which only the server imports,
+//     so a client links no database driver;
 //   - endpoints.go: one go-kit endpoint per method, in a Set that is itself
 //     a Service;
 //   - transport_http.go: the HTTP JSON server; client.go: the HTTP client,
@@ -194,6 +196,3 @@ func validateEmail(email string) error {
 	}
 	return nil
 }
-
-// emailKey is the form of an email that uniqueness is checked on.
-func emailKey(email string) string { return strings.ToLower(email) }

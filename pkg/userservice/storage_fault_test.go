@@ -20,20 +20,13 @@ func TestHTTPStorageFaultIsUnavailableAndRecovers(t *testing.T) {
 // On PostgreSQL a read-only session refuses writes with SQLSTATE 25006, as
 // a server in recovery or one set read-only by its administrator does.
 func TestHTTPStorageFaultIsUnavailableAndRecoversOnPostgres(t *testing.T) {
-	st := newStack(t)
-	pg, err := OpenStore(context.Background(), pgtest.URL(t))
-	if err != nil {
-		t.Fatalf("OpenStore(postgres): %v", err)
-	}
-	sqlite := *st.store
-	*st.store = *pg // the stack's service and readiness now use PostgreSQL
-	t.Cleanup(func() { *st.store = sqlite; pg.Close() })
+	st := newStackOn(t, openStore(t, pgtest.URL(t)))
 	testStorageFault(t, st, "SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
 }
 
 func testStorageFault(t *testing.T, st *stack, fault, lift string) {
 	ctx := context.Background()
-	db := st.store.db
+	db := st.store.DB()
 	db.SetMaxOpenConns(1) // the setting below holds on the one connection left
 	setReadOnly := func(on bool) {
 		t.Helper()

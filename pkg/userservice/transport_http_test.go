@@ -27,7 +27,7 @@ import (
 // into sinks the test can read.
 type stack struct {
 	handler   http.Handler
-	store     *SQLStore
+	store     SQLStore
 	accessLog *logSink
 	serviceLg *logSink
 	reg       *prometheus.Registry
@@ -35,7 +35,13 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	inner, store := newTestService(t)
+	return newStackOn(t, openSQLiteStore(t))
+}
+
+// newStackOn is the stack over store.
+func newStackOn(t *testing.T, store SQLStore) *stack {
+	t.Helper()
+	inner := newTestServiceOn(store)
 	st := &stack{store: store, accessLog: &logSink{}, serviceLg: &logSink{}, reg: prometheus.NewRegistry()}
 	var svc Service = inner
 	svc = LoggingMiddleware(log.NewJSONLogger(st.serviceLg))(svc)

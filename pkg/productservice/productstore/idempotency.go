@@ -1,4 +1,4 @@
-package productservice
+package productstore
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/sqldb"
 	"github.com/kitshop/kitshop/pkg/kitshop"
+	"github.com/kitshop/kitshop/pkg/productservice"
 )
 
 // Idempotency record states.
@@ -29,17 +30,17 @@ type keyRecord struct {
 	errorMessage  sql.NullString
 }
 
-// ClaimIdempotencyKey implements Store.
-func (s *SQLStore) ClaimIdempotencyKey(ctx context.Context, key, requestHash string, now, staleBefore time.Time) (Claim, error) {
+// ClaimIdempotencyKey implements productservice.Store.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, requestHash string, now, staleBefore time.Time) (productservice.Claim, error) {
 	token := ids.New("clm")
-	var claim Claim
+	var claim productservice.Claim
 	err := s.inTx(ctx, "claim idempotency key", func(tx *sql.Tx) error {
 		n, err := s.exec(ctx, tx, claimKeyQuery, key, requestHash, token, now.UnixMicro())
 		if err != nil {
 			return err
 		}
 		if n == 1 {
-			claim = Claim{Key: key, Token: token}
+			claim = productservice.Claim{Key: key, Token: token}
 			return nil
 		}
 		rec, err := s.readKey(ctx, tx, key)
@@ -48,12 +49,12 @@ func (s *SQLStore) ClaimIdempotencyKey(ctx context.Context, key, requestHash str
 		}
 		switch {
 		case rec.requestHash != requestHash:
-			return ErrIdempotencyKeyReused
+			return productservice.ErrIdempotencyKeyReused
 		case rec.state == keyCompleted:
 			claim, err = s.completedClaim(ctx, tx, key, rec)
 			return err
 		case rec.claimedAt >= staleBefore.UnixMicro():
-			return ErrRequestInProgress
+			return productservice.ErrRequestInProgress
 		}
 		// The owner has been at it for longer than any request may run:
 		// it is gone. Take the key over; the old token can no longer
@@ -65,32 +66,32 @@ func (s *SQLStore) ClaimIdempotencyKey(ctx context.Context, key, requestHash str
 			return err
 		}
 		if n != 1 {
-			return ErrRequestInProgress // another repeat took it over first
+			return productservice.ErrRequestInProgress // another repeat took it over first
 		}
-		claim = Claim{Key: key, Token: token}
+		claim = productservice.Claim{Key: key, Token: token}
 		return nil
 	})
 	return claim, err
 }
 
-func (s *SQLStore) readKey(ctx context.Context, tx *sql.Tx, key string) (keyRecord, error) {
+func (s *Store) readKey(ctx context.Context, tx *sql.Tx, key string) (keyRecord, error) {
 	var rec keyRecord
 	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT request_hash, state, claim_token, claimed_at,
 		reservation_id, error_code, error_message FROM idempotency_keys WHERE idem_key = ?`), key).
 		Scan(&rec.requestHash, &rec.state, &rec.token, &rec.claimedAt, &rec.reservationID, &rec.errorCode, &rec.errorMessage)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Dropped between our insert and this read: the caller may retry.
-		return rec, ErrRequestInProgress
+		return rec, productservice.ErrRequestInProgress
 	}
 	return rec, err
 }
 
 // completedClaim rebuilds the first outcome of a key: the reservation as it
 // was first returned (held, same expiry), or the same error.
-func (s *SQLStore) completedClaim(ctx context.Context, tx *sql.Tx, key string, rec keyRecord) (Claim, error) {
-	c := Claim{Key: key, Token: rec.token, Completed: true}
+func (s *Store) completedClaim(ctx context.Context, tx *sql.Tx, key string, rec keyRecord) (productservice.Claim, error) {
+	c := productservice.Claim{Key: key, Token: rec.token, Completed: true}
 	if !rec.reservationID.Valid {
-		c.Err = replayError(rec.errorCode.String, rec.errorMessage.String)
+		c.Err = productservice.ReplayError(rec.errorCode.String, rec.errorMessage.String)
 		return c, nil
 	}
 	rs, err := s.loadReservations(ctx, tx, reservationByIDQuery, rec.reservationID.String)
@@ -101,13 +102,13 @@ func (s *SQLStore) completedClaim(ctx context.Context, tx *sql.Tx, key string, r
 		return c, fmt.Errorf("idempotency key %q: reservation %s is missing", key, rec.reservationID.String)
 	}
 	c.Reservation = rs[0]
-	c.Reservation.Status = StatusHeld
+	c.Reservation.Status = productservice.StatusHeld
 	return c, nil
 }
 
 // recordOutcome completes claim with a reservation ID or a business error.
 // Zero rows changed means the claim is no longer ours.
-func (s *SQLStore) recordOutcome(ctx context.Context, tx *sql.Tx, claim Claim, reservationID string, bizErr *kitshop.Error, now time.Time) error {
+func (s *Store) recordOutcome(ctx context.Context, tx *sql.Tx, claim productservice.Claim, reservationID string, bizErr *kitshop.Error, now time.Time) error {
 	var rid, code, msg sql.NullString
 	if bizErr != nil {
 		code = sql.NullString{String: string(bizErr.Code), Valid: true}
@@ -120,13 +121,13 @@ func (s *SQLStore) recordOutcome(ctx context.Context, tx *sql.Tx, claim Claim, r
 		return err
 	}
 	if n != 1 {
-		return ErrRequestInProgress
+		return productservice.ErrRequestInProgress
 	}
 	return nil
 }
 
-// DropClaim implements Store.
-func (s *SQLStore) DropClaim(ctx context.Context, claim Claim) error {
+// DropClaim implements productservice.Store.
+func (s *Store) DropClaim(ctx context.Context, claim productservice.Claim) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(
 		`DELETE FROM idempotency_keys WHERE idem_key = ? AND claim_token = ? AND state = 'in_progress'`),
 		claim.Key, claim.Token)

@@ -1,4 +1,4 @@
-package productservice
+package productstore
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 
 	"github.com/kitshop/kitshop/internal/sqldb"
 	"github.com/kitshop/kitshop/pkg/kitshop"
+	"github.com/kitshop/kitshop/pkg/productservice"
 )
 
-// Reserve implements Store.
-func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now time.Time) (Reservation, error) {
+// Reserve implements productservice.Store.
+func (s *Store) Reserve(ctx context.Context, claim productservice.Claim, r productservice.Reservation, now time.Time) (productservice.Reservation, error) {
 	out := r
-	out.Items = append([]ReservedItem(nil), r.Items...)
+	out.Items = append([]productservice.ReservedItem(nil), r.Items...)
 	var bizErr *kitshop.Error
 	err := s.inTx(ctx, "reserve", func(tx *sql.Tx) error {
 		bizErr = nil // InTx may run this again after a deadlock (PostgreSQL)
@@ -28,7 +29,7 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 		for _, i := range inProductOrder(out.Items) {
 			price, err := s.takeStock(ctx, tx, out.Items[i])
 			if err != nil {
-				e, ok := recordableError(err)
+				e, ok := productservice.RecordableError(err)
 				if !ok {
 					return err
 				}
@@ -42,7 +43,7 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 		}
 		// Products stored before prices were bounded may price an order
 		// past int64: refuse it, and this transaction takes no stock.
-		if err := checkAmounts(out.Items); err != nil {
+		if err := productservice.CheckAmounts(out.Items); err != nil {
 			return err
 		}
 		if err := s.insertReservation(ctx, tx, out, now); err != nil {
@@ -52,9 +53,9 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 	})
 	switch {
 	case err != nil:
-		return Reservation{}, err
+		return productservice.Reservation{}, err
 	case bizErr != nil:
-		return Reservation{}, bizErr
+		return productservice.Reservation{}, bizErr
 	}
 	return out, nil
 }
@@ -62,7 +63,7 @@ func (s *SQLStore) Reserve(ctx context.Context, claim Claim, r Reservation, now 
 // takeStock takes item's quantity from its product if there is enough,
 // and returns the product's price; the conditional UPDATE is what keeps
 // stock from going negative under any concurrency.
-func (s *SQLStore) takeStock(ctx context.Context, tx *sql.Tx, item ReservedItem) (int64, error) {
+func (s *Store) takeStock(ctx context.Context, tx *sql.Tx, item productservice.ReservedItem) (int64, error) {
 	n, err := s.exec(ctx, tx, takeStockQuery, item.Quantity, item.ProductID, item.Quantity)
 	if err != nil {
 		return 0, err
@@ -75,16 +76,16 @@ func (s *SQLStore) takeStock(ctx context.Context, tx *sql.Tx, item ReservedItem)
 	var left int64
 	err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT stock FROM products WHERE id = ?`), item.ProductID).Scan(&left)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrUnknownProduct.WithMessage("unknown product %q", item.ProductID)
+		return 0, productservice.ErrUnknownProduct.WithMessage("unknown product %q", item.ProductID)
 	}
 	if err != nil {
 		return 0, err
 	}
-	return 0, ErrInsufficientStock.WithMessage("insufficient stock for product %s: %d left, %d requested",
+	return 0, productservice.ErrInsufficientStock.WithMessage("insufficient stock for product %s: %d left, %d requested",
 		item.ProductID, left, item.Quantity)
 }
 
-func (s *SQLStore) insertReservation(ctx context.Context, tx *sql.Tx, r Reservation, now time.Time) error {
+func (s *Store) insertReservation(ctx context.Context, tx *sql.Tx, r productservice.Reservation, now time.Time) error {
 	if _, err := s.exec(ctx, tx, insertReservationQuery,
 		r.ID, r.OrderID, r.Status, now.UnixMicro(), r.ExpiresAt.UnixMicro(), now.UnixMicro()); err != nil {
 		return fmt.Errorf("insert reservation: %w", err)
@@ -97,9 +98,9 @@ func (s *SQLStore) insertReservation(ctx context.Context, tx *sql.Tx, r Reservat
 	return nil
 }
 
-// ConfirmReservation implements Store.
-func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.Time) (Reservation, error) {
-	var out Reservation
+// ConfirmReservation implements productservice.Store.
+func (s *Store) ConfirmReservation(ctx context.Context, id string, now time.Time) (productservice.Reservation, error) {
+	var out productservice.Reservation
 	expiredNow := false
 	err := s.inTx(ctx, "confirm reservation", func(tx *sql.Tx) error {
 		n, err := s.exec(ctx, tx, confirmReservationQuery, now.UnixMicro(), id, now.UnixMicro())
@@ -111,17 +112,17 @@ func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.T
 			if err != nil {
 				return err
 			}
-			if status == StatusHeld {
+			if status == productservice.StatusHeld {
 				// Held past its expiry: the sweeper has not come by yet.
-				if expiredNow, err = s.endHold(ctx, tx, id, StatusExpired, now); err != nil || expiredNow {
+				if expiredNow, err = s.endHold(ctx, tx, id, productservice.StatusExpired, now); err != nil || expiredNow {
 					return err
 				}
 				if status, err = s.reservationStatus(ctx, tx, id); err != nil {
 					return err
 				}
 			}
-			if status != StatusConfirmed {
-				return ErrReservationExpired
+			if status != productservice.StatusConfirmed {
+				return productservice.ErrReservationExpired
 			}
 		}
 		rs, err := s.loadReservations(ctx, tx, reservationByIDQuery, id)
@@ -133,17 +134,17 @@ func (s *SQLStore) ConfirmReservation(ctx context.Context, id string, now time.T
 	})
 	switch {
 	case err != nil:
-		return Reservation{}, err
+		return productservice.Reservation{}, err
 	case expiredNow:
-		return Reservation{}, ErrReservationExpired
+		return productservice.Reservation{}, productservice.ErrReservationExpired
 	}
 	return out, nil
 }
 
-// ReleaseReservation implements Store.
-func (s *SQLStore) ReleaseReservation(ctx context.Context, id string, now time.Time) error {
+// ReleaseReservation implements productservice.Store.
+func (s *Store) ReleaseReservation(ctx context.Context, id string, now time.Time) error {
 	return s.inTx(ctx, "release reservation", func(tx *sql.Tx) error {
-		released, err := s.endHold(ctx, tx, id, StatusReleased, now)
+		released, err := s.endHold(ctx, tx, id, productservice.StatusReleased, now)
 		if err != nil || released {
 			return err
 		}
@@ -152,19 +153,19 @@ func (s *SQLStore) ReleaseReservation(ctx context.Context, id string, now time.T
 			return err
 		}
 		switch status {
-		case StatusConfirmed:
-			return ErrAlreadyConfirmed
-		case StatusReleased, StatusExpired:
+		case productservice.StatusConfirmed:
+			return productservice.ErrAlreadyConfirmed
+		case productservice.StatusReleased, productservice.StatusExpired:
 			return nil
 		}
 		return fmt.Errorf("reservation %s: still %s after its release", id, status)
 	})
 }
 
-// ExpireReservations implements Store. Each reservation is expired in its
+// ExpireReservations implements productservice.Store. Each reservation is expired in its
 // own short transaction, so the sweeper never holds the write lock (or, on
 // PostgreSQL, the locks of many products) for long.
-func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) ExpireReservations(ctx context.Context, now time.Time) (int, error) {
 	const batch = 100
 	total := 0
 	for {
@@ -176,7 +177,7 @@ func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, 
 		for _, id := range due {
 			var expired bool
 			err := s.inTx(ctx, "expire reservation", func(tx *sql.Tx) error {
-				expired, err = s.endHold(ctx, tx, id, StatusExpired, now)
+				expired, err = s.endHold(ctx, tx, id, productservice.StatusExpired, now)
 				return err
 			})
 			if err != nil {
@@ -195,7 +196,7 @@ func (s *SQLStore) ExpireReservations(ctx context.Context, now time.Time) (int, 
 // endHold moves reservation id from held to status and gives its stock
 // back, in tx. It reports false, changing nothing, when the reservation
 // was not held: the status condition makes the stock come back once.
-func (s *SQLStore) endHold(ctx context.Context, tx *sql.Tx, id, status string, now time.Time) (bool, error) {
+func (s *Store) endHold(ctx context.Context, tx *sql.Tx, id, status string, now time.Time) (bool, error) {
 	n, err := s.exec(ctx, tx, `UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = 'held'`,
 		status, now.UnixMicro(), id)
 	if err != nil || n == 0 {
@@ -214,12 +215,12 @@ func (s *SQLStore) endHold(ctx context.Context, tx *sql.Tx, id, status string, n
 	return true, nil
 }
 
-// reservationStatus returns the status of reservation id, or ErrNotFound.
-func (s *SQLStore) reservationStatus(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+// reservationStatus returns the status of reservation id, or productservice.ErrNotFound.
+func (s *Store) reservationStatus(ctx context.Context, tx *sql.Tx, id string) (string, error) {
 	var status string
 	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT status FROM reservations WHERE id = ?`), id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return "", productservice.ErrNotFound
 	}
 	return status, err
 }
@@ -227,7 +228,7 @@ func (s *SQLStore) reservationStatus(ctx context.Context, tx *sql.Tx, id string)
 // inProductOrder returns the indexes of items sorted by product ID: every
 // transaction that changes several products' stock does so in this one
 // order, so that on PostgreSQL two of them cannot deadlock on row locks.
-func inProductOrder(items []ReservedItem) []int {
+func inProductOrder(items []productservice.ReservedItem) []int {
 	order := make([]int, len(items))
 	for i := range order {
 		order[i] = i

@@ -1,4 +1,8 @@
-package orderservice
+// Package orderstore is the order service's storage on SQLite or
+// PostgreSQL: the adapter behind orderservice.Store, with its schema. Only a
+// program that serves orders imports it, so a client of the order service
+// links no database driver.
+package orderstore
 
 import (
 	"context"
@@ -10,22 +14,23 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
+	"github.com/kitshop/kitshop/pkg/orderservice"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations is the order service's schema, applied by OpenStore.
+// Migrations is the order service's schema, applied by Open.
 func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrationFiles, "migrations")
 	return sub
 }
 
-// SQLStore is the Store on SQLite or PostgreSQL.
-type SQLStore struct {
+// Store is orderservice.Store on SQLite or PostgreSQL.
+type Store struct {
 	db *sqldb.DB
 	// prepared holds the order path's statements by query text, prepared
-	// when the store opened (store_sql_prepared.go); read-only since.
+	// when the store opened (prepared.go); read-only since.
 	prepared sqldb.Prepared
 	// now stamps state changes (updated_at); time.Now but in tests.
 	now func() time.Time
@@ -33,10 +38,11 @@ type SQLStore struct {
 
 // SetClock makes the store stamp state changes with now instead of
 // time.Now, for tests; call it before the store is used.
-func (s *SQLStore) SetClock(now func() time.Time) { s.now = now }
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// OpenStore opens (creating and migrating as needed) the database at url.
-func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
+// Open opens (creating and migrating as needed) the database at url:
+// "sqlite:PATH" or "postgres://...".
+func Open(ctx context.Context, url string) (*Store, error) {
 	db, err := sqldb.Open(ctx, url, Migrations())
 	if err != nil {
 		return nil, fmt.Errorf("order store: %w", err)
@@ -46,15 +52,15 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("order store: prepare: %w", err)
 	}
-	return &SQLStore{db: db, prepared: prepared, now: time.Now}, nil
+	return &Store{db: db, prepared: prepared, now: time.Now}, nil
 }
 
 func internalf(format string, err error) error {
 	return sqldb.Fault(fmt.Errorf(format, err))
 }
 
-// CreatePending implements Store.
-func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
+// CreatePending implements orderservice.Store.
+func (s *Store) CreatePending(ctx context.Context, r orderservice.Record) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var key any
 		if r.IdempotencyKey != "" {
@@ -62,7 +68,7 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 		}
 		now := r.CreatedAt.UnixMicro()
 		if _, err := s.exec(ctx, tx, insertOrderQuery,
-			r.ID, r.UserID, StatusPending, key, r.RequestHash, now, now); err != nil {
+			r.ID, r.UserID, orderservice.StatusPending, key, r.RequestHash, now, now); err != nil {
 			return err
 		}
 		for i, it := range r.Items { // unpriced until the reservation prices them
@@ -73,7 +79,7 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 		return nil
 	})
 	if sqldb.IsUniqueViolation(err) {
-		return ErrKeyTaken
+		return orderservice.ErrKeyTaken
 	}
 	if err != nil {
 		return internalf("create pending order: %w", err)
@@ -84,35 +90,35 @@ func (s *SQLStore) CreatePending(ctx context.Context, r Record) error {
 const recordColumns = `id, user_id, status, total_cents, COALESCE(idempotency_key, ''), request_hash,
 	reservation_id, error_code, error_message, created_at, updated_at, attempts`
 
-// Get implements Store.
-func (s *SQLStore) Get(ctx context.Context, id string) (Record, error) {
+// Get implements orderservice.Store.
+func (s *Store) Get(ctx context.Context, id string) (orderservice.Record, error) {
 	return s.getOne(ctx, getByIDQuery, id)
 }
 
-// GetByKey implements Store.
-func (s *SQLStore) GetByKey(ctx context.Context, key string) (Record, error) {
+// GetByKey implements orderservice.Store.
+func (s *Store) GetByKey(ctx context.Context, key string) (orderservice.Record, error) {
 	return s.getOne(ctx, getByKeyQuery, key)
 }
 
-func (s *SQLStore) getOne(ctx context.Context, query string, arg string) (Record, error) {
+func (s *Store) getOne(ctx context.Context, query string, arg string) (orderservice.Record, error) {
 	r, err := scanRecord(s.queryRow(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Record{}, ErrNotFound
+		return orderservice.Record{}, orderservice.ErrNotFound
 	}
 	if err != nil {
-		return Record{}, internalf("get order: %w", err)
+		return orderservice.Record{}, internalf("get order: %w", err)
 	}
-	if err := s.loadItems(ctx, []*Order{&r.Order}); err != nil {
-		return Record{}, err
+	if err := s.loadItems(ctx, []*orderservice.Order{&r.Order}); err != nil {
+		return orderservice.Record{}, err
 	}
 	return r, nil
 }
 
-// Confirm implements Store.
-func (s *SQLStore) Confirm(ctx context.Context, id string, items []OrderItem, totalCents int64, reservationID string) error {
+// Confirm implements orderservice.Store.
+func (s *Store) Confirm(ctx context.Context, id string, items []orderservice.OrderItem, totalCents int64, reservationID string) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.transition(ctx, tx, id, []string{StatusPending, StatusCancelling},
-			setConfirmed, StatusConfirmed, totalCents, reservationID); err != nil {
+		if err := s.transition(ctx, tx, id, []string{orderservice.StatusPending, orderservice.StatusCancelling},
+			setConfirmed, orderservice.StatusConfirmed, totalCents, reservationID); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, deleteItemsQuery, id); err != nil {
@@ -128,29 +134,29 @@ func (s *SQLStore) Confirm(ctx context.Context, id string, items []OrderItem, to
 	return wrapTransition("confirm order", err)
 }
 
-// Reject implements Store.
-func (s *SQLStore) Reject(ctx context.Context, id, code, message string) error {
+// Reject implements orderservice.Store.
+func (s *Store) Reject(ctx context.Context, id, code, message string) error {
 	return wrapTransition("reject order", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.transition(ctx, tx, id, []string{StatusPending}, setRejected, StatusRejected, code, message)
+		return s.transition(ctx, tx, id, []string{orderservice.StatusPending}, setRejected, orderservice.StatusRejected, code, message)
 	}))
 }
 
-// MarkCancelling implements Store.
-func (s *SQLStore) MarkCancelling(ctx context.Context, id, reservationID string) error {
+// MarkCancelling implements orderservice.Store.
+func (s *Store) MarkCancelling(ctx context.Context, id, reservationID string) error {
 	return wrapTransition("mark order cancelling", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.transition(ctx, tx, id, []string{StatusPending}, setCancelling, StatusCancelling, reservationID)
+		return s.transition(ctx, tx, id, []string{orderservice.StatusPending}, setCancelling, orderservice.StatusCancelling, reservationID)
 	}))
 }
 
-// Cancel implements Store.
-func (s *SQLStore) Cancel(ctx context.Context, id string) error {
+// Cancel implements orderservice.Store.
+func (s *Store) Cancel(ctx context.Context, id string) error {
 	return wrapTransition("cancel order", s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.transition(ctx, tx, id, []string{StatusPending, StatusCancelling}, setCancelled, StatusCancelled)
+		return s.transition(ctx, tx, id, []string{orderservice.StatusPending, orderservice.StatusCancelling}, setCancelled, orderservice.StatusCancelled)
 	}))
 }
 
 // transition runs UPDATE orders SET <set>, updated_at WHERE id AND status IN from.
-func (s *SQLStore) transition(ctx context.Context, tx *sql.Tx, id string, from []string, set string, args ...any) error {
+func (s *Store) transition(ctx context.Context, tx *sql.Tx, id string, from []string, set string, args ...any) error {
 	args = append(args, s.now().UnixMicro(), id)
 	for _, f := range from {
 		args = append(args, f)
@@ -162,22 +168,22 @@ func (s *SQLStore) transition(ctx context.Context, tx *sql.Tx, id string, from [
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return ErrStateChanged
+		return orderservice.ErrStateChanged
 	}
 	return nil
 }
 
 func wrapTransition(what string, err error) error {
-	if err == nil || errors.Is(err, ErrStateChanged) {
+	if err == nil || errors.Is(err, orderservice.ErrStateChanged) {
 		return err
 	}
 	return sqldb.Fault(fmt.Errorf("%s: %w", what, err))
 }
 
-// ListConfirmed implements Store.
-func (s *SQLStore) ListConfirmed(ctx context.Context, userID, after string, limit int) ([]Order, error) {
+// ListConfirmed implements orderservice.Store.
+func (s *Store) ListConfirmed(ctx context.Context, userID, after string, limit int) ([]orderservice.Order, error) {
 	q := `SELECT ` + recordColumns + ` FROM orders WHERE status = ? AND id > ?`
-	args := []any{StatusConfirmed, after}
+	args := []any{orderservice.StatusConfirmed, after}
 	if userID != "" {
 		q += ` AND user_id = ?`
 		args = append(args, userID)
@@ -187,8 +193,8 @@ func (s *SQLStore) ListConfirmed(ctx context.Context, userID, after string, limi
 	if err != nil {
 		return nil, err
 	}
-	orders := make([]Order, len(records))
-	ptrs := make([]*Order, len(records))
+	orders := make([]orderservice.Order, len(records))
+	ptrs := make([]*orderservice.Order, len(records))
 	for i := range records {
 		orders[i] = records[i].Order
 		ptrs[i] = &orders[i]
@@ -199,16 +205,16 @@ func (s *SQLStore) ListConfirmed(ctx context.Context, userID, after string, limi
 	return orders, nil
 }
 
-// ListUnresolved implements Store.
-func (s *SQLStore) ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]Record, error) {
+// ListUnresolved implements orderservice.Store.
+func (s *Store) ListUnresolved(ctx context.Context, before, now time.Time, limit int) ([]orderservice.Record, error) {
 	records, err := s.list(ctx, `SELECT `+recordColumns+` FROM orders
 		WHERE (status = ? OR (status = ? AND updated_at < ?)) AND retry_at <= ?
 		ORDER BY retry_at, updated_at LIMIT ?`,
-		StatusCancelling, StatusPending, before.UnixMicro(), now.UnixMicro(), limit)
+		orderservice.StatusCancelling, orderservice.StatusPending, before.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
-	ptrs := make([]*Order, len(records))
+	ptrs := make([]*orderservice.Order, len(records))
 	for i := range records {
 		ptrs[i] = &records[i].Order
 	}
@@ -218,8 +224,8 @@ func (s *SQLStore) ListUnresolved(ctx context.Context, before, now time.Time, li
 	return records, nil
 }
 
-// Postpone implements Store.
-func (s *SQLStore) Postpone(ctx context.Context, id, status string, retryAt time.Time) error {
+// Postpone implements orderservice.Store.
+func (s *Store) Postpone(ctx context.Context, id, status string, retryAt time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE orders SET attempts = attempts + 1, retry_at = ?
 		WHERE id = ? AND status = ?`), retryAt.UnixMicro(), id, status)
 	if err != nil {
@@ -228,46 +234,46 @@ func (s *SQLStore) Postpone(ctx context.Context, id, status string, retryAt time
 	if n, err := res.RowsAffected(); err != nil {
 		return internalf("postpone order: %w", err)
 	} else if n == 0 {
-		return ErrStateChanged
+		return orderservice.ErrStateChanged
 	}
 	return nil
 }
 
-// CountUnresolved implements Store.
-func (s *SQLStore) CountUnresolved(ctx context.Context) (Unresolved, error) {
+// CountUnresolved implements orderservice.Store.
+func (s *Store) CountUnresolved(ctx context.Context) (orderservice.Unresolved, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT status, COUNT(*) FROM orders
-		WHERE status IN (?, ?) GROUP BY status`), StatusPending, StatusCancelling)
+		WHERE status IN (?, ?) GROUP BY status`), orderservice.StatusPending, orderservice.StatusCancelling)
 	if err != nil {
-		return Unresolved{}, internalf("count unresolved orders: %w", err)
+		return orderservice.Unresolved{}, internalf("count unresolved orders: %w", err)
 	}
 	defer rows.Close()
-	var u Unresolved
+	var u orderservice.Unresolved
 	for rows.Next() {
 		var status string
 		var n int
 		if err := rows.Scan(&status, &n); err != nil {
-			return Unresolved{}, internalf("count unresolved orders: %w", err)
+			return orderservice.Unresolved{}, internalf("count unresolved orders: %w", err)
 		}
 		switch status {
-		case StatusPending:
+		case orderservice.StatusPending:
 			u.Pending = n
-		case StatusCancelling:
+		case orderservice.StatusCancelling:
 			u.Cancelling = n
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Unresolved{}, internalf("count unresolved orders: %w", err)
+		return orderservice.Unresolved{}, internalf("count unresolved orders: %w", err)
 	}
 	return u, nil
 }
 
-func (s *SQLStore) list(ctx context.Context, q string, args ...any) ([]Record, error) {
+func (s *Store) list(ctx context.Context, q string, args ...any) ([]orderservice.Record, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(q), args...)
 	if err != nil {
 		return nil, internalf("list orders: %w", err)
 	}
 	defer rows.Close()
-	var out []Record
+	var out []orderservice.Record
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -282,15 +288,15 @@ func (s *SQLStore) list(ctx context.Context, q string, args ...any) ([]Record, e
 }
 
 // loadItems fills the items of orders with one query.
-func (s *SQLStore) loadItems(ctx context.Context, orders []*Order) error {
+func (s *Store) loadItems(ctx context.Context, orders []*orderservice.Order) error {
 	if len(orders) == 0 {
 		return nil
 	}
-	byID := make(map[string]*Order, len(orders))
+	byID := make(map[string]*orderservice.Order, len(orders))
 	args := make([]any, len(orders))
 	for i, o := range orders {
 		byID[o.ID] = o
-		o.Items = []OrderItem{}
+		o.Items = []orderservice.OrderItem{}
 		args[i] = o.ID
 	}
 	rows, err := s.query(ctx, itemsQuery(len(orders)), args...)
@@ -300,7 +306,7 @@ func (s *SQLStore) loadItems(ctx context.Context, orders []*Order) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var it OrderItem
+		var it orderservice.OrderItem
 		if err := rows.Scan(&id, &it.ProductID, &it.Quantity, &it.UnitPriceCents); err != nil {
 			return internalf("load order items: %w", err)
 		}
@@ -314,21 +320,25 @@ func (s *SQLStore) loadItems(ctx context.Context, orders []*Order) error {
 	return nil
 }
 
-// Ping implements Store.
-func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// DB is the store's connection pool, for pool statistics and for tests that
+// look at the rows.
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// Close implements Store.
-func (s *SQLStore) Close() error {
+// Ping implements orderservice.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements orderservice.Store.
+func (s *Store) Close() error {
 	s.prepared.Close()
 	return s.db.Close()
 }
 
-func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
-	var r Record
+func scanRecord(row interface{ Scan(...any) error }) (orderservice.Record, error) {
+	var r orderservice.Record
 	var created, updated int64
 	if err := row.Scan(&r.ID, &r.UserID, &r.Status, &r.TotalCents, &r.IdempotencyKey, &r.RequestHash,
 		&r.ReservationID, &r.ErrorCode, &r.ErrorMessage, &created, &updated, &r.Attempts); err != nil {
-		return Record{}, err
+		return orderservice.Record{}, err
 	}
 	r.CreatedAt = time.UnixMicro(created).UTC()
 	r.UpdatedAt = time.UnixMicro(updated).UTC()

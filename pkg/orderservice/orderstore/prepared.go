@@ -1,4 +1,4 @@
-package orderservice
+package orderstore
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 )
 
 // The statements of an order's way through the store, as the store
-// methods run them (? placeholders). OpenStore prepares each once, so that
+// methods run them (? placeholders). Open prepares each once, so that
 // the database parses it once per connection rather than on every call:
 // parsing was about a sixth of ordersvc's CPU under order load, see
 // docs/PERFORMANCE.md and BenchmarkStoreSQLite.
@@ -38,7 +38,7 @@ func itemsQuery(n int) string {
 		strings.Repeat(", ?", n-1) + `) ORDER BY order_id, line`
 }
 
-// preparedQueries lists what OpenStore prepares: every statement of
+// preparedQueries lists what Open prepares: every statement of
 // CreatePending, Get, GetByKey and the state changes (reading one order's
 // items included). Lists, whose text varies, are not prepared.
 func preparedQueries() []string {
@@ -50,7 +50,7 @@ func preparedQueries() []string {
 }
 
 // exec runs query in tx, through its prepared statement if it has one.
-func (s *SQLStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	if st := s.prepared[query]; st != nil {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -59,7 +59,7 @@ func (s *SQLStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...a
 
 // query runs query on the database, through its prepared statement if it
 // has one.
-func (s *SQLStore) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := s.prepared[query]; st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -67,7 +67,7 @@ func (s *SQLStore) query(ctx context.Context, query string, args ...any) (*sql.R
 }
 
 // queryRow is query for one row.
-func (s *SQLStore) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := s.prepared[query]; st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

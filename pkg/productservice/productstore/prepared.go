@@ -1,4 +1,4 @@
-package productservice
+package productstore
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 // The statements of a reservation's way through the store (claim, take the
 // stock, record, confirm) and of GetProduct, as the store methods run them
-// (? placeholders). OpenStore prepares each once, so that the database
+// (? placeholders). Open prepares each once, so that the database
 // parses it once per connection rather than on every call: parsing was
 // about a fifth of productsvc's CPU under order load, see
 // docs/PERFORMANCE.md and BenchmarkStoreSQLite.
@@ -36,7 +36,7 @@ func reservationItemsQuery(n int) string {
 		FROM reservation_items WHERE reservation_id IN (` + placeholders(n) + `) ORDER BY reservation_id, line`
 }
 
-// preparedQueries lists what OpenStore prepares.
+// preparedQueries lists what Open prepares.
 func preparedQueries() []string {
 	return []string{
 		getProductQuery, claimKeyQuery, recordOutcomeQuery, takeStockQuery, priceQuery, insertReservationQuery,
@@ -46,7 +46,7 @@ func preparedQueries() []string {
 
 // queryOn runs a read on q (the database or a transaction), through the
 // query's prepared statement if it has one.
-func (s *SQLStore) queryOn(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+func (s *Store) queryOn(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
 	if st := s.prepared[query]; st != nil {
 		switch q := q.(type) {
 		case *sql.Tx:
@@ -59,7 +59,7 @@ func (s *SQLStore) queryOn(ctx context.Context, q querier, query string, args ..
 }
 
 // queryRowOn is queryOn for one row.
-func (s *SQLStore) queryRowOn(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+func (s *Store) queryRowOn(ctx context.Context, q querier, query string, args ...any) *sql.Row {
 	if st := s.prepared[query]; st != nil {
 		switch q := q.(type) {
 		case *sql.Tx:

@@ -1,4 +1,4 @@
-package productservice
+package productstore
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
+	"github.com/kitshop/kitshop/pkg/productservice"
 )
 
 // querier is what reads need: the database, or a transaction.
@@ -14,8 +15,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// ListReservations implements Store.
-func (s *SQLStore) ListReservations(ctx context.Context, status, after string, limit int) ([]Reservation, error) {
+// ListReservations implements productservice.Store.
+func (s *Store) ListReservations(ctx context.Context, status, after string, limit int) ([]productservice.Reservation, error) {
 	query, args := `SELECT id, order_id, status, expires_at FROM reservations WHERE id > ?`, []any{after}
 	if status != "" {
 		query, args = query+` AND status = ?`, append(args, status)
@@ -29,15 +30,15 @@ func (s *SQLStore) ListReservations(ctx context.Context, status, after string, l
 
 // loadReservations runs query, which selects id, order_id, status and
 // expires_at of reservations, and fills in their items.
-func (s *SQLStore) loadReservations(ctx context.Context, q querier, query string, args ...any) ([]Reservation, error) {
+func (s *Store) loadReservations(ctx context.Context, q querier, query string, args ...any) ([]productservice.Reservation, error) {
 	rows, err := s.queryOn(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var rs []Reservation
+	var rs []productservice.Reservation
 	var ids []string
 	for rows.Next() {
-		var r Reservation
+		var r productservice.Reservation
 		var expires int64
 		if err := rows.Scan(&r.ID, &r.OrderID, &r.Status, &expires); err != nil {
 			rows.Close()
@@ -66,7 +67,7 @@ func (s *SQLStore) loadReservations(ctx context.Context, q querier, query string
 }
 
 // loadItems returns the lines of the reservations ids, in line order.
-func (s *SQLStore) loadItems(ctx context.Context, q querier, ids []string) (map[string][]ReservedItem, error) {
+func (s *Store) loadItems(ctx context.Context, q querier, ids []string) (map[string][]productservice.ReservedItem, error) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -76,10 +77,10 @@ func (s *SQLStore) loadItems(ctx context.Context, q querier, ids []string) (map[
 		return nil, err
 	}
 	defer rows.Close()
-	items := make(map[string][]ReservedItem, len(ids))
+	items := make(map[string][]productservice.ReservedItem, len(ids))
 	for rows.Next() {
 		var rid string
-		var it ReservedItem
+		var it productservice.ReservedItem
 		if err := rows.Scan(&rid, &it.ProductID, &it.Quantity, &it.UnitPriceCents); err != nil {
 			return nil, err
 		}
@@ -89,7 +90,7 @@ func (s *SQLStore) loadItems(ctx context.Context, q querier, ids []string) (map[
 }
 
 // queryIDs runs a query selecting one text column.
-func (s *SQLStore) queryIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+func (s *Store) queryIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
 	rows, err := q.QueryContext(ctx, s.db.Rebind(query), args...)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,8 @@
-package userservice
+// Package userstore is the user service's storage on SQLite or PostgreSQL:
+// the adapter behind userservice.Store, with its schema. Only a program that
+// serves users imports it, so a client of the user service links no
+// database driver.
+package userstore
 
 import (
 	"context"
@@ -7,22 +11,24 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
+	"github.com/kitshop/kitshop/pkg/userservice"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations is the user service's schema, applied by OpenStore.
+// Migrations is the user service's schema, applied by Open.
 func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrationFiles, "migrations")
 	return sub
 }
 
-// SQLStore is the Store on SQLite or PostgreSQL.
-type SQLStore struct {
+// Store is userservice.Store on SQLite or PostgreSQL.
+type Store struct {
 	db *sqldb.DB
 	// getUser is GetUser's query, prepared once: it serves every GET
 	// /v1/users/{id} and every order's user check, and SQLite would
@@ -33,9 +39,9 @@ type SQLStore struct {
 
 const getUserQuery = `SELECT id, name, email, created_at FROM users WHERE id = ?`
 
-// OpenStore opens (creating and migrating as needed) the database at url:
+// Open opens (creating and migrating as needed) the database at url:
 // "sqlite:PATH" or "postgres://...".
-func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
+func Open(ctx context.Context, url string) (*Store, error) {
 	db, err := sqldb.Open(ctx, url, Migrations())
 	if err != nil {
 		return nil, fmt.Errorf("user store: %w", err)
@@ -45,16 +51,16 @@ func OpenStore(ctx context.Context, url string) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("user store: prepare: %w", err)
 	}
-	return &SQLStore{db: db, getUser: getUser}, nil
+	return &Store{db: db, getUser: getUser}, nil
 }
 
-// CreateUser implements Store.
-func (s *SQLStore) CreateUser(ctx context.Context, u User, passwordHash string) error {
+// CreateUser implements userservice.Store.
+func (s *Store) CreateUser(ctx context.Context, u userservice.User, passwordHash string) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(
 		`INSERT INTO users (id, name, email, email_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		u.ID, u.Name, u.Email, emailKey(u.Email), passwordHash, u.CreatedAt.UnixMicro())
 	if sqldb.IsUniqueViolation(err) {
-		return ErrAlreadyExists
+		return userservice.ErrAlreadyExists
 	}
 	if err != nil {
 		return sqldb.Fault(fmt.Errorf("insert user: %w", err))
@@ -62,8 +68,8 @@ func (s *SQLStore) CreateUser(ctx context.Context, u User, passwordHash string) 
 	return nil
 }
 
-// EmailTaken implements Store.
-func (s *SQLStore) EmailTaken(ctx context.Context, email string) (bool, error) {
+// EmailTaken implements userservice.Store.
+func (s *Store) EmailTaken(ctx context.Context, email string) (bool, error) {
 	var one int
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT 1 FROM users WHERE email_key = ?`), emailKey(email)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -75,27 +81,27 @@ func (s *SQLStore) EmailTaken(ctx context.Context, email string) (bool, error) {
 	return true, nil
 }
 
-// GetUser implements Store.
-func (s *SQLStore) GetUser(ctx context.Context, id string) (User, error) {
+// GetUser implements userservice.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (userservice.User, error) {
 	u, err := scanUser(s.getUser.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNotFound
+		return userservice.User{}, userservice.ErrNotFound
 	}
 	if err != nil {
-		return User{}, sqldb.Fault(fmt.Errorf("get user: %w", err))
+		return userservice.User{}, sqldb.Fault(fmt.Errorf("get user: %w", err))
 	}
 	return u, nil
 }
 
-// ListUsers implements Store.
-func (s *SQLStore) ListUsers(ctx context.Context, after string, limit int) ([]User, error) {
+// ListUsers implements userservice.Store.
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]userservice.User, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
 		`SELECT id, name, email, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, sqldb.Fault(fmt.Errorf("list users: %w", err))
 	}
 	defer rows.Close()
-	users := make([]User, 0, limit)
+	users := make([]userservice.User, 0, limit)
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -109,21 +115,28 @@ func (s *SQLStore) ListUsers(ctx context.Context, after string, limit int) ([]Us
 	return users, nil
 }
 
-// Ping implements Store.
-func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// DB is the store's connection pool, for pool statistics and for tests that
+// look at the rows.
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// Close implements Store.
-func (s *SQLStore) Close() error {
+// Ping implements userservice.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements userservice.Store.
+func (s *Store) Close() error {
 	_ = s.getUser.Close()
 	return s.db.Close()
 }
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
-	var u User
+func scanUser(row interface{ Scan(...any) error }) (userservice.User, error) {
+	var u userservice.User
 	var created int64
 	if err := row.Scan(&u.ID, &u.Name, &u.Email, &created); err != nil {
-		return User{}, err
+		return userservice.User{}, err
 	}
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return u, nil
 }
+
+// emailKey is the form of an email that uniqueness is checked on.
+func emailKey(email string) string { return strings.ToLower(email) }

@@ -1,10 +1,12 @@
-package orderservice
+package orderstore
 
 import (
 	"context"
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/kitshop/kitshop/pkg/orderservice"
 )
 
 // endedBefore selects rejected and cancelled orders last changed before a
@@ -15,11 +17,11 @@ const endedBefore = `status IN ('rejected', 'cancelled') AND updated_at < ?`
 // that still hold their idempotency key.
 const keySettledBefore = `status = 'confirmed' AND idempotency_key IS NOT NULL AND updated_at < ?`
 
-// Purge implements Store. Every batch is a short transaction of its own,
+// Purge implements orderservice.Store. Every batch is a short transaction of its own,
 // and every statement repeats its condition, so several instances may
 // purge one database at once.
-func (s *SQLStore) Purge(ctx context.Context, before time.Time, batch int) (Purged, error) {
-	var p Purged
+func (s *Store) Purge(ctx context.Context, before time.Time, batch int) (orderservice.Purged, error) {
+	var p orderservice.Purged
 	cut := before.UnixMicro()
 	for {
 		var n, due int

@@ -1,10 +1,12 @@
-package productservice
+package productstore
 
 import (
 	"context"
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/kitshop/kitshop/pkg/productservice"
 )
 
 // keySettledBefore selects idempotency records settled before a time (two
@@ -16,12 +18,12 @@ const keySettledBefore = `((state = 'completed' AND completed_at < ?) OR (state 
 const reservationEndedBefore = `status IN ('released', 'expired') AND updated_at < ?
 	AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.reservation_id = reservations.id)`
 
-// PurgeSettled implements Store. Every batch is a short transaction of its
+// PurgeSettled implements productservice.Store. Every batch is a short transaction of its
 // own, and every DELETE repeats its condition, so several instances may
 // purge one database at once: each row goes once, and a row that stopped
 // matching stays.
-func (s *SQLStore) PurgeSettled(ctx context.Context, before time.Time, batch int) (Purged, error) {
-	var p Purged
+func (s *Store) PurgeSettled(ctx context.Context, before time.Time, batch int) (productservice.Purged, error) {
+	var p productservice.Purged
 	cut := before.UnixMicro()
 	for {
 		var n int64
