@@ -82,3 +82,32 @@ func TestImportsNoWire(t *testing.T) {
 		}
 	}
 }
+
+// ValidateName takes a name as users write them and refuses, naming the
+// field, what no display can show.
+func TestValidateName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Ada Lovelace", true},
+		{"Grâce « 💻 »", true}, // 12 characters in 19 bytes
+		{"twelve chars", true},
+		{"thirteen char", false},
+		{"", false},
+		{" \t ", false},
+		{"tab\there", false},
+		{"bad \xff utf-8", false},
+	} {
+		err := kitshop.ValidateName("name", tc.name, 12)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateName(%q) = %v; want ok %v", tc.name, err, tc.ok)
+			continue
+		}
+		if err != nil {
+			if e := kitshop.AsError(err); e.Code != kitshop.CodeInvalidArgument || !strings.HasPrefix(e.Message, "name: ") {
+				t.Errorf("ValidateName(%q) = %+v; want invalid_argument on name", tc.name, e)
+			}
+		}
+	}
+}

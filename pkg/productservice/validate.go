@@ -4,23 +4,15 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func validateCreateProduct(req CreateProductRequest) error {
-	n := utf8.RuneCountInString(req.Name)
+	if err := kitshop.ValidateName("name", req.Name, MaxNameLength); err != nil {
+		return err
+	}
 	switch {
-	case !utf8.ValidString(req.Name):
-		return kitshop.InvalidArgument("name", "must be valid UTF-8")
-	case strings.TrimSpace(req.Name) == "":
-		return kitshop.InvalidArgument("name", "is required")
-	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
-		return kitshop.InvalidArgument("name", "must not hold control characters")
-	case n > MaxNameLength:
-		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
 	case req.PriceCents <= 0:
 		return kitshop.InvalidArgument("price_cents", "must be greater than 0")
 	case req.PriceCents > MaxPriceCents:

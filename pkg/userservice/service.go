@@ -18,10 +18,7 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/pkg/kitshop"
@@ -158,16 +155,8 @@ func (s *service) ListUsers(ctx context.Context, after string, limit int) ([]Use
 }
 
 func validateCreate(req CreateUserRequest) error {
-	n := utf8.RuneCountInString(req.Name)
-	switch {
-	case !utf8.ValidString(req.Name):
-		return kitshop.InvalidArgument("name", "must be valid UTF-8")
-	case strings.TrimSpace(req.Name) == "":
-		return kitshop.InvalidArgument("name", "is required")
-	case strings.IndexFunc(req.Name, unicode.IsControl) >= 0:
-		return kitshop.InvalidArgument("name", "must not hold control characters")
-	case n > MaxNameLength:
-		return kitshop.InvalidArgument("name", "must be at most %d characters, got %d", MaxNameLength, n)
+	if err := kitshop.ValidateName("name", req.Name, MaxNameLength); err != nil {
+		return err
 	}
 	if err := validateEmail(req.Email); err != nil {
 		return err
