@@ -18,7 +18,7 @@ func TestConnectionCapKeepsFreshClientsServed(t *testing.T) {
 	var open, peak atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	srv := NewServer("127.0.0.1:0", h, time.Second)
-	ln, err := Listen(srv)
+	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

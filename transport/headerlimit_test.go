@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +15,7 @@ import (
 func TestOversizedHeadersGetTheJSONError(t *testing.T) {
 	h := Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), log.NewNopLogger(), nil)
 	srv := NewServer("127.0.0.1:0", h, time.Second)
-	ln, err := Listen(srv)
+	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,16 +36,6 @@ func NewServer(addr string, h http.Handler, requestTimeout time.Duration) *http.
 	}
 }
 
-// Listen opens srv's listening socket, so that a taken port is reported at
-// start, before anything else runs.
-func Listen(srv *http.Server) (net.Listener, error) {
-	ln, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", srv.Addr, err)
-	}
-	return ln, nil
-}
-
 // Serve serves srv on ln until ctx ends, then stops accepting connections
 // and lets in-flight requests finish for up to ShutdownGrace. It returns nil
 // after a clean shutdown and the server's error otherwise.

@@ -59,5 +59,5 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, *httpAddr, handler, *requestTimeout, *maxConnections, logger)
+	return serve(ctx, getenv, *httpAddr, handler, *requestTimeout, *maxConnections, logger)
 }

@@ -86,7 +86,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 
 	stopBackground := startOrderBackground(ctx, recoverer, store, *recoveryEvery, *idemTTL, logger)
 	defer stopBackground()
-	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }
 
 // orderDependencyFlags are ordersvc's settings for its calls to usersvc and

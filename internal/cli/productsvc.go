@@ -83,5 +83,5 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Timeout:  *common.requestTimeout,
 		Cursors:  cursors,
 	})
-	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -53,6 +55,9 @@ type shopChild struct {
 	url  string // how to reach it
 	args []string
 	proc *procs.Process
+	// held is the listening socket bound for the child before it started;
+	// nil once the child has taken it over.
+	held *net.TCPListener
 }
 
 // shopSettings are the contract's settings the shop passes on to its
@@ -80,13 +85,15 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	children, err := shopChildren(*dataDir, *listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
+	all, children, err := shopChildren(*listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
 	if err != nil {
 		return err
 	}
-	if err := checkAddrsFree(children); err != nil {
+	if err := holdAddrs(children); err != nil {
 		return err
 	}
+	defer releaseAddrs(children) // those of children that never started
+	wireChildren(*dataDir, all)
 	where, pgEnv := *dataDir, []string(nil)
 	if *pgServer != "" {
 		if where, pgEnv, err = usePostgres(ctx, children, *pgServer); err != nil {
@@ -121,7 +128,10 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 
 	s.say("starting %s (data in %s)", names(children), where)
 	for _, c := range children {
-		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: env, Output: out})
+		// The child serves on the socket the shop bound (see listen); a
+		// LISTEN_PID meant for the shop itself is not passed on.
+		childEnv := append(slices.Clip(env), "LISTEN_FDS=1", "LISTEN_PID=")
+		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: childEnv, Output: out, Files: c.listenerFile})
 		if err == nil {
 			c.proc = p
 			err = p.WaitReady(ctx, c.url)

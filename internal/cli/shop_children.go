@@ -17,23 +17,35 @@ import (
 	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
-// shopChildren lays the services out in start order: each one's address,
-// URL, database and the URLs of the services it calls. An address without
-// a host (":8081") gets listenHost. only, when not empty, keeps just those
-// services.
-func shopChildren(dataDir, listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) ([]*shopChild, error) {
-	all := []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
+// shopChildren lays the services out in start order: all four, and those
+// to run (only, when not empty, keeps just those). An address without a
+// host (":8081") gets listenHost. wireChildren then gives each its
+// arguments, once holdAddrs has bound the addresses of those to run.
+func shopChildren(listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) (all, children []*shopChild, err error) {
+	all = []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
 		{name: "ordersvc", addr: orderAddr}, {name: "gateway", addr: gatewayAddr}}
-	url := map[string]string{}
 	for _, c := range all {
 		if host, port, err := net.SplitHostPort(c.addr); err == nil && host == "" {
 			c.addr = net.JoinHostPort(listenHost, port)
 		}
-		u, err := addrURL(c.addr)
-		if err != nil {
-			return nil, fmt.Errorf("%s address: %w", c.name, err)
+		if _, err := addrURL(c.addr); err != nil {
+			return nil, nil, fmt.Errorf("%s address: %w", c.name, err)
 		}
-		c.url, url[c.name] = u, u
+		if len(only) == 0 || slices.Contains(only, c.name) {
+			children = append(children, c)
+		}
+	}
+	return all, children, nil
+}
+
+// wireChildren gives each of all (in shopChildren's order) its URL and
+// arguments: its address, its database under dataDir, and the URLs of the
+// services it calls.
+func wireChildren(dataDir string, all []*shopChild) {
+	url := map[string]string{}
+	for _, c := range all {
+		c.url, _ = addrURL(c.addr)
+		url[c.name] = c.url
 		c.args = []string{c.name, "-http-addr", c.addr}
 		if c.name != "gateway" {
 			c.args = append(c.args, "-database-url", "sqlite:"+filepath.Join(dataDir, c.name+".db"))
@@ -41,13 +53,56 @@ func shopChildren(dataDir, listenHost, userAddr, productAddr, orderAddr, gateway
 	}
 	all[2].args = append(all[2].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"])
 	all[3].args = append(all[3].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"], "-order-url", url["ordersvc"])
-	var children []*shopChild
-	for _, c := range all {
-		if len(only) == 0 || slices.Contains(only, c.name) {
-			children = append(children, c)
+}
+
+// holdAddrs binds every child's address, all held open at once, so that a
+// taken one (or two services sharing one) fails the shop before any child
+// starts; a port 0 becomes the port the system chose. The sockets are held
+// until each child starts with its own (see listenerFile). On failure it
+// releases what it bound.
+func holdAddrs(children []*shopChild) error {
+	for _, c := range children {
+		ln, err := net.Listen("tcp", c.addr)
+		if err != nil {
+			releaseAddrs(children)
+			return fmt.Errorf("%s cannot listen on %s (is the shop already running?): %w", c.name, c.addr, err)
+		}
+		c.held, c.addr = ln.(*net.TCPListener), ln.Addr().String()
+	}
+	return nil
+}
+
+// releaseAddrs closes the sockets no child has taken over.
+func releaseAddrs(children []*shopChild) {
+	for _, c := range children {
+		if c.held != nil {
+			_ = c.held.Close()
+			c.held = nil
 		}
 	}
-	return children, nil
+}
+
+// listenerFile is the child's listening socket, which it inherits as fd 3
+// (LISTEN_FDS=1): the one held since the shop started, or on a restart a
+// new one on the same address. The shop keeps no copy once the child has
+// it, so while the child is dead its port refuses connections, as a dead
+// service's would.
+func (c *shopChild) listenerFile() ([]*os.File, error) {
+	ln := c.held
+	c.held = nil
+	if ln == nil {
+		l, err := net.Listen("tcp", c.addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", c.addr, err)
+		}
+		ln = l.(*net.TCPListener)
+	}
+	defer ln.Close()
+	f, err := ln.File()
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	return []*os.File{f}, nil
 }
 
 // usePostgres points the children at their databases on the PostgreSQL
@@ -104,25 +159,6 @@ func shopSecret(dataDir string) (string, error) {
 		return "", fmt.Errorf("service secret: %w", err)
 	}
 	return secret, nil
-}
-
-// checkAddrsFree fails, before any child starts, when a service's address
-// is taken (or two services share one): all are held open at once.
-func checkAddrsFree(children []*shopChild) error {
-	var held []net.Listener
-	defer func() {
-		for _, ln := range held {
-			_ = ln.Close()
-		}
-	}()
-	for _, c := range children {
-		ln, err := net.Listen("tcp", c.addr)
-		if err != nil {
-			return fmt.Errorf("%s cannot listen on %s (is the shop already running?): %w", c.name, c.addr, err)
-		}
-		held = append(held, ln)
-	}
-	return nil
 }
 
 // addrURL turns a listen address into the URL to reach it on this machine.

@@ -28,7 +28,7 @@ func TestShopOnPostgres(t *testing.T) {
 	t.Cleanup(func() { dropShopDatabases(t, server) })
 
 	run := func() (gateway string, stop func()) {
-		args, addr := shopAddrs(t)
+		args := shopArgs(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &lockedWriter{}
 		errc := make(chan error, 1)
@@ -39,7 +39,7 @@ func TestShopOnPostgres(t *testing.T) {
 		if !strings.Contains(out.String(), "(data in postgres://postgres@127.0.0.1:") {
 			t.Errorf("the shop does not say where the data is:\n%s", out)
 		}
-		return "http://" + addr["gateway"], func() {
+		return shopURL(t, out, "gateway"), func() {
 			cancel()
 			select {
 			case err := <-errc:
@@ -130,7 +130,7 @@ func TestWrongPostgresURLExitsAtStart(t *testing.T) {
 		{"shop", []string{"-postgres", "postgres://kit:hunter2@127.0.0.1:1/"}, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args, _ := shopAddrs(t)
+			args := shopArgs(t)
 			if tc.name != "shop" {
 				args = []string{"-http-addr", deadAddr(t)}
 			}

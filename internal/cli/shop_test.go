@@ -37,18 +37,25 @@ func buildShop(t *testing.T) string {
 	return bin
 }
 
-// shopAddrs picks free loopback ports for the four services.
-func shopAddrs(t *testing.T) (args []string, addr map[string]string) {
-	addr = map[string]string{}
-	for _, name := range []string{"usersvc", "productsvc", "ordersvc", "gateway"} {
-		addr[name] = deadAddr(t)
-	}
-	args = []string{
+// shopArgs has the shop's services listen on loopback ports the system
+// picks (port 0) and keep their data in the test's directory; shopURL
+// reads where one of them ended up from the shop's output.
+func shopArgs(t *testing.T) []string {
+	return []string{
 		"-data-dir", filepath.Join(t.TempDir(), "data"),
-		"-user-addr", addr["usersvc"], "-product-addr", addr["productsvc"],
-		"-order-addr", addr["ordersvc"], "-gateway-addr", addr["gateway"],
+		"-user-addr", "127.0.0.1:0", "-product-addr", "127.0.0.1:0",
+		"-order-addr", "127.0.0.1:0", "-gateway-addr", "127.0.0.1:0",
 	}
-	return args, addr
+}
+
+// shopURL is the URL at which the shop said service is ready.
+func shopURL(t *testing.T, out fmt.Stringer, service string) string {
+	t.Helper()
+	m := regexp.MustCompile(`shop \| ` + service + ` +ready at (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the shop did not say where %s is ready:\n%s", service, out)
+	}
+	return m[1]
 }
 
 // waitOutput polls out until it matches re, failing after bound.
@@ -89,10 +96,10 @@ func shopPIDs(t *testing.T, out string) map[string]int {
 
 // runShopInProcess runs runShop with only the given services, the built
 // binary as the children's program, and a signal channel of its own.
-func runShopInProcess(t *testing.T, only ...string) (cancel func(), sigs chan os.Signal, out *lockedWriter, addr map[string]string, errc chan error) {
+func runShopInProcess(t *testing.T, only ...string) (cancel func(), sigs chan os.Signal, out *lockedWriter, errc chan error) {
 	t.Helper()
 	bin := buildShop(t)
-	args, addr := shopAddrs(t)
+	args := shopArgs(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs = make(chan os.Signal, 4)
 	out = &lockedWriter{}
@@ -110,16 +117,16 @@ func runShopInProcess(t *testing.T, only ...string) (cancel func(), sigs chan os
 			t.Errorf("shop still running after the test")
 		}
 	})
-	return cancel, sigs, out, addr, errc
+	return cancel, sigs, out, errc
 }
 
 // The user service and the gateway are enough to see the shop start,
 // serve through the gateway, and stop cleanly.
 func TestShopStartsServesAndStops(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cancel, _, out, addr, errc := runShopInProcess(t, "usersvc", "gateway")
+	cancel, _, out, errc := runShopInProcess(t, "usersvc", "gateway")
 	waitOutput(t, out, `Ctrl-C stops the shop; kill -HUP \d+ restarts any service that died`, 30*time.Second)
-	gw := "http://" + addr["gateway"]
+	gw := shopURL(t, out, "gateway")
 	if !strings.Contains(out.String(), "shop | all services ready; try: curl -s -X POST "+gw+"/v1/users") {
 		t.Errorf("no curl hint:\n%s", out)
 	}
@@ -169,14 +176,14 @@ func TestShopStartsServesAndStops(t *testing.T) {
 
 func TestShopReportsADeadChildAndRestartsItOnSIGHUP(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cancel, sigs, out, addr, errc := runShopInProcess(t, "usersvc", "gateway")
+	cancel, sigs, out, errc := runShopInProcess(t, "usersvc", "gateway")
 	waitOutput(t, out, `Ctrl-C stops the shop`, 30*time.Second)
 	pid := shopPIDs(t, out.String())["usersvc"]
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitOutput(t, out, regexp.QuoteMeta(fmt.Sprintf("shop | usersvc (pid %d) exited: signal: killed; the other services keep running; kill -HUP %d restarts it", pid, os.Getpid())), 10*time.Second)
-	gw := "http://" + addr["gateway"]
+	gw := shopURL(t, out, "gateway")
 	if r := do(t, "GET", gw+"/v1/users", "", nil); r.status != 503 || decodeWireError(t, r).Error.Dependency != "user" {
 		t.Errorf("GET /v1/users with usersvc dead: %d %s", r.status, r.body)
 	}
@@ -209,8 +216,7 @@ func TestShopRefusesATakenPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	args, _ := shopAddrs(t)
-	args = append(args, "-gateway-addr", taken.Addr().String())
+	args := append(shopArgs(t), "-gateway-addr", taken.Addr().String())
 	out := &lockedWriter{}
 	err = runShop(context.Background(), args, mapEnv(nil), out, shopOptions{exe: "/nonexistent/never-started", signals: make(chan os.Signal, 1)})
 	want := "gateway cannot listen on " + taken.Addr().String()
@@ -260,9 +266,8 @@ func TestShopRunsOneServiceInProcess(t *testing.T) {
 // refuses to start, the test says so and skips.
 func TestShopBinaryRunsTheWholeShop(t *testing.T) {
 	bin := buildShop(t)
-	args, addr := shopAddrs(t)
 	out := &lockedWriter{}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, shopArgs(t)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -286,7 +291,7 @@ func TestShopBinaryRunsTheWholeShop(t *testing.T) {
 			t.Fatalf("shop not ready:\n%s", out)
 		}
 	}
-	gw := "http://" + addr["gateway"]
+	gw := shopURL(t, out, "gateway")
 	for _, path := range []string{"/healthz", "/readyz", "/v1/users", "/v1/products", "/v1/orders"} {
 		if r := do(t, "GET", gw+path, "", nil); r.status != 200 {
 			t.Errorf("GET %s through the gateway: %d %s", path, r.status, r.body)
@@ -336,18 +341,18 @@ func TestShopListensOnLoopbackByDefault(t *testing.T) {
 		{nil, "usersvc cannot listen on 127.0.0.1:" + port},
 		{[]string{"-listen-host", "0.0.0.0"}, "usersvc cannot listen on 0.0.0.0:" + port},
 	} {
-		args, _ := shopAddrs(t)
-		args = append(append(args, "-user-addr", ":"+port), tc.extra...)
+		args := append(append(shopArgs(t), "-user-addr", ":"+port), tc.extra...)
 		err := runShop(context.Background(), args, mapEnv(nil), &lockedWriter{}, shopOptions{exe: "/nonexistent/never-started", signals: make(chan os.Signal, 1)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.extra, err, tc.want)
 		}
 	}
-	children, err := shopChildren(t.TempDir(), "127.0.0.1", ":8081", ":8082", "[::1]:8083", ":8080", nil)
+	all, _, err := shopChildren("127.0.0.1", ":8081", ":8082", "[::1]:8083", ":8080", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range children {
+	wireChildren(t.TempDir(), all)
+	for _, c := range all {
 		addr := c.args[slices.Index(c.args, "-http-addr")+1]
 		if want := map[string]string{"usersvc": "127.0.0.1:8081", "productsvc": "127.0.0.1:8082", "ordersvc": "[::1]:8083", "gateway": "127.0.0.1:8080"}[c.name]; addr != want {
 			t.Errorf("%s listens on %s, want %s", c.name, addr, want)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"time"
 
 	"github.com/go-kit/log"
 
@@ -61,7 +59,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 		Timeout:  *common.requestTimeout,
 		Cursors:  cursors,
 	})
-	return serve(ctx, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
 }
 
 // pingReady makes a readiness check out of a database ping.
@@ -72,23 +70,4 @@ func pingReady(ping func(context.Context) error) transport.ReadyFunc {
 		}
 		return nil, nil
 	}
-}
-
-// serve listens on addr (failing at once if it is taken) and serves h, with
-// at most maxConnections connections open at once, until ctx ends.
-func serve(ctx context.Context, addr string, h http.Handler, requestTimeout time.Duration, maxConnections int, logger log.Logger) error {
-	if maxConnections < 1 {
-		return fmt.Errorf("max connections %d: must be at least 1", maxConnections)
-	}
-	srv := transport.NewServer(addr, h, requestTimeout)
-	ln, err := transport.Listen(srv)
-	if err != nil {
-		return err
-	}
-	ln = transport.LimitConnections(srv, ln, maxConnections)
-	if err := transport.Serve(ctx, srv, ln, logger); err != nil {
-		return fmt.Errorf("http server: %w", err)
-	}
-	_ = logger.Log("msg", "stopped")
-	return nil
 }

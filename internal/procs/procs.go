@@ -57,6 +57,11 @@ type Spec struct {
 	// Output: it must then be safe for concurrent use (see SyncWriter).
 	// nil discards the output.
 	Output io.Writer
+	// Files, when set, is called before every start (and restart) for the
+	// files the child inherits as fd 3, 4, ... (a listening socket, say).
+	// They are closed in this process once the child has started, or has
+	// failed to: the child holds its own copies.
+	Files func() ([]*os.File, error)
 }
 
 // Process is a started child and the handle to restart it.
@@ -107,7 +112,20 @@ func startRun(ctx context.Context, spec Spec) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
+	var files []*os.File
+	if spec.Files != nil {
+		if files, err = spec.Files(); err != nil {
+			_, _ = pr.Close(), pw.Close()
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+	}
+	defer func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}()
 	cmd := exec.Command(path, spec.Args...)
+	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
