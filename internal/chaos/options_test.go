@@ -170,8 +170,9 @@ func TestStartFailsWhenThePortIsTaken(t *testing.T) {
 		Target: TargetProcess, Settings: defaultSettings(),
 		Ports: []int{hold.Addr().(*net.TCPAddr).Port, free[0], free[1]},
 	})
-	if err == nil || !strings.Contains(err.Error(), "usersvc exited before it was ready") {
-		t.Errorf("err = %v, want usersvc exited before it was ready", err)
+	want := "usersvc cannot listen on " + hold.Addr().String()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 	if err != nil && strings.Contains(err.Error(), "\n") {
 		t.Errorf("error is not one line: %q", err)

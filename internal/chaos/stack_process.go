@@ -30,13 +30,24 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 		group.KillAll() // a no-op for those already gone
 		return errors.Join(err, dropDatabases())
 	}
-	ports, err := cfg.ports()
-	if err != nil {
-		return err
+	// Each service serves on a socket bound here and handed over
+	// (procs.Socket), so no other program can take its port, not even
+	// between a kill and the restart.
+	ports := cfg.Ports
+	if len(ports) != 3 {
+		ports = []int{0, 0, 0} // the system picks
 	}
-	userAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	productAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	orderAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	var sockets []*procs.Socket
+	for i, port := range ports {
+		sock, err := procs.NewSocket(fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return fmt.Errorf("%s cannot %w", []string{"usersvc", "productsvc", "ordersvc"}[i], err)
+		}
+		defer sock.Close() // a no-op once its service has it
+		sockets = append(sockets, sock)
+	}
+	userAddr, productAddr, orderAddr := sockets[0].Addr(), sockets[1].Addr(), sockets[2].Addr()
+	files := map[string]func() ([]*os.File, error){"usersvc": sockets[0].Files, "productsvc": sockets[1].Files, "ordersvc": sockets[2].Files}
 	userProxy, err := s.proxies.add("user", userAddr)
 	if err != nil {
 		return err
@@ -54,6 +65,7 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 			// procs writes each line in one Write; the log is safe for
 			// concurrent use.
 			Output: s.log,
+			Files:  files[name],
 		})
 		if err != nil {
 			return nil, err

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -55,9 +53,8 @@ type shopChild struct {
 	url  string // how to reach it
 	args []string
 	proc *procs.Process
-	// held is the listening socket bound for the child before it started;
-	// nil once the child has taken it over.
-	held *net.TCPListener
+	// socket is the child's listening socket, bound by the shop.
+	socket *procs.Socket
 }
 
 // shopSettings are the contract's settings the shop passes on to its
@@ -128,10 +125,8 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 
 	s.say("starting %s (data in %s)", names(children), where)
 	for _, c := range children {
-		// The child serves on the socket the shop bound (see listen); a
-		// LISTEN_PID meant for the shop itself is not passed on.
-		childEnv := append(slices.Clip(env), "LISTEN_FDS=1", "LISTEN_PID=")
-		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: childEnv, Output: out, Files: c.listenerFile})
+		// The child serves on the socket the shop bound (see listen).
+		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: env, Output: out, Files: c.socket.Files})
 		if err == nil {
 			c.proc = p
 			err = p.WaitReady(ctx, c.url)

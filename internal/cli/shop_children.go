@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kitshop/kitshop/internal/procs"
 	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/internal/sqldb"
 )
@@ -55,19 +56,18 @@ func wireChildren(dataDir string, all []*shopChild) {
 	all[3].args = append(all[3].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"], "-order-url", url["ordersvc"])
 }
 
-// holdAddrs binds every child's address, all held open at once, so that a
+// holdAddrs binds every child's address, all held at once, so that a
 // taken one (or two services sharing one) fails the shop before any child
-// starts; a port 0 becomes the port the system chose. The sockets are held
-// until each child starts with its own (see listenerFile). On failure it
-// releases what it bound.
+// starts; a port 0 becomes the port the system chose. Each child serves on
+// its procs.Socket (see listen). On failure it releases what it bound.
 func holdAddrs(children []*shopChild) error {
 	for _, c := range children {
-		ln, err := net.Listen("tcp", c.addr)
+		sock, err := procs.NewSocket(c.addr)
 		if err != nil {
 			releaseAddrs(children)
-			return fmt.Errorf("%s cannot listen on %s (is the shop already running?): %w", c.name, c.addr, err)
+			return fmt.Errorf("%s cannot listen on %s (is the shop already running?): %w", c.name, c.addr, errors.Unwrap(err))
 		}
-		c.held, c.addr = ln.(*net.TCPListener), ln.Addr().String()
+		c.socket, c.addr = sock, sock.Addr()
 	}
 	return nil
 }
@@ -75,34 +75,10 @@ func holdAddrs(children []*shopChild) error {
 // releaseAddrs closes the sockets no child has taken over.
 func releaseAddrs(children []*shopChild) {
 	for _, c := range children {
-		if c.held != nil {
-			_ = c.held.Close()
-			c.held = nil
+		if c.socket != nil {
+			_ = c.socket.Close()
 		}
 	}
-}
-
-// listenerFile is the child's listening socket, which it inherits as fd 3
-// (LISTEN_FDS=1): the one held since the shop started, or on a restart a
-// new one on the same address. The shop keeps no copy once the child has
-// it, so while the child is dead its port refuses connections, as a dead
-// service's would.
-func (c *shopChild) listenerFile() ([]*os.File, error) {
-	ln := c.held
-	c.held = nil
-	if ln == nil {
-		l, err := net.Listen("tcp", c.addr)
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", c.addr, err)
-		}
-		ln = l.(*net.TCPListener)
-	}
-	defer ln.Close()
-	f, err := ln.File()
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", c.addr, err)
-	}
-	return []*os.File{f}, nil
 }
 
 // usePostgres points the children at their databases on the PostgreSQL

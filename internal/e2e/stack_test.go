@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -61,14 +60,16 @@ type stack struct {
 	log                     *testkit.LogSink
 }
 
-func freeAddr(t *testing.T) string {
+// socket binds a loopback port for a service, which serves on it from its
+// start (procs.Socket), so no other program can take the port meanwhile.
+func socket(t *testing.T) *procs.Socket {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := procs.NewSocket("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // startStack starts usersvc, productsvc, ordersvc and the gateway with
@@ -82,7 +83,11 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 	data := t.TempDir()
 	secret := servicesecret.New()
 	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &testkit.LogSink{}}
-	addr := map[string]string{"usersvc": freeAddr(t), "productsvc": freeAddr(t), "ordersvc": freeAddr(t), "gateway": freeAddr(t)}
+	sockets := map[string]*procs.Socket{"usersvc": socket(t), "productsvc": socket(t), "ordersvc": socket(t), "gateway": socket(t)}
+	addr := map[string]string{}
+	for name, s := range sockets {
+		addr[name] = s.Addr()
+	}
 	s.users, s.products, s.orders, s.gateway = "http://"+addr["usersvc"], "http://"+addr["productsvc"], "http://"+addr["ordersvc"], "http://"+addr["gateway"]
 	productForOrders := s.products
 	if productProxy != nil {
@@ -94,6 +99,7 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 			Path:   filepath.Join(binDir, name),
 			Env:    append([]string{"HTTP_ADDR=" + addr[name], "DATABASE_URL=sqlite:" + filepath.Join(data, name+".db"), "SERVICE_SECRET=" + secret}, env...),
 			Output: s.log,
+			Files:  sockets[name].Files,
 		}
 		switch name {
 		case "ordersvc":

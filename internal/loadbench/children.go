@@ -1,8 +1,6 @@
 package loadbench
 
 import (
-	"fmt"
-	"net"
 	"strings"
 	"sync"
 )
@@ -41,18 +39,4 @@ func (t *tailWriter) String() string {
 		b.Write(l)
 	}
 	return b.String()
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

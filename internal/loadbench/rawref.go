@@ -7,13 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 
+	"github.com/kitshop/kitshop/internal/procs"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -25,7 +25,7 @@ import (
 // With -kit it serves the same map through go-kit alone instead (see
 // kitUsersHandler). It exists for the benchmark only. -users names a JSON
 // array of users.
-func RunRawUsers(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
+func RunRawUsers(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(rawName, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("http-addr", "127.0.0.1:0", "address to serve HTTP on")
@@ -42,7 +42,7 @@ func RunRawUsers(ctx context.Context, args []string, _ func(string) string, stdo
 	if *kit {
 		h = kitUsersHandler(users)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := procs.Listen(getenv, *addr)
 	if err != nil {
 		return err
 	}

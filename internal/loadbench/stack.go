@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -37,17 +36,19 @@ const stopGrace = 5 * time.Second
 // executable on free loopback ports, with fresh SQLite databases in a
 // temporary directory, and the raw reference server beside them.
 type stack struct {
-	dir    string
-	env    []string
-	exe    string
-	life   context.Context
-	group  procs.Group
-	out    *tailWriter
-	procs  map[string]*procs.Process
-	addrs  map[string]string // host:port
-	users  []userservice.User
-	prods  []productservice.Product
-	client *http.Client // for setup calls
+	dir   string
+	env   []string
+	exe   string
+	life  context.Context
+	group procs.Group
+	out   *tailWriter
+	procs map[string]*procs.Process
+	addrs map[string]string // host:port
+	// sockets hold each child's port from the start (procs.Socket).
+	sockets map[string]*procs.Socket
+	users   []userservice.User
+	prods   []productservice.Product
+	client  *http.Client // for setup calls
 }
 
 // The children's names, as their first argument.
@@ -70,12 +71,13 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 	}
 	s := &stack{
 		dir: dir, exe: exe,
-		life:   context.WithoutCancel(ctx), // stopped by close, in order
-		out:    newTailWriter(40),
-		procs:  map[string]*procs.Process{},
-		addrs:  map[string]string{},
-		client: &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second},
-		env:    []string{"SERVICE_SECRET=" + servicesecret.New()},
+		life:    context.WithoutCancel(ctx), // stopped by close, in order
+		out:     newTailWriter(40),
+		procs:   map[string]*procs.Process{},
+		sockets: map[string]*procs.Socket{},
+		addrs:   map[string]string{},
+		client:  &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second},
+		env:     []string{"SERVICE_SECRET=" + servicesecret.New()},
 	}
 	if len(cpus) > 0 {
 		s.env = append(s.env, cpusEnv+"="+joinInts(cpus))
@@ -88,12 +90,12 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 			_ = s.close()
 		}
 	}()
-	ports, err := freePorts(6)
-	if err != nil {
-		return nil, err
-	}
-	for i, name := range []string{userName, productName, orderName, gatewayName, rawName, kitName} {
-		s.addrs[name] = "127.0.0.1:" + strconv.Itoa(ports[i])
+	for _, name := range []string{userName, productName, orderName, gatewayName, rawName, kitName} {
+		sock, err := procs.NewSocket("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.sockets[name], s.addrs[name] = sock, sock.Addr()
 	}
 	db := func(name string) []string {
 		return []string{"-database-url", "sqlite:" + filepath.Join(dir, name+".db")}
@@ -121,6 +123,7 @@ func (s *stack) start(ctx context.Context, name string, args []string) error {
 		Args:   append([]string{name, "-http-addr", s.addrs[name]}, args...),
 		Env:    s.env,
 		Output: s.out,
+		Files:  s.sockets[name].Files,
 	}
 	p, err := s.group.Start(s.life, spec)
 	if err != nil {
@@ -279,6 +282,9 @@ func (s *stack) breakerState(ctx context.Context, dependency string) (string, er
 func (s *stack) close() error {
 	err := s.group.StopAll(stopGrace)
 	s.group.KillAll()
+	for _, sock := range s.sockets {
+		_ = sock.Close() // those of children never started
+	}
 	s.client.CloseIdleConnections()
 	return errors.Join(err, os.RemoveAll(s.dir))
 }

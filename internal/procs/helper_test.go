@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -31,7 +30,8 @@ func TestMain(m *testing.M) {
 }
 
 // runHelper is the child's main. Modes:
-//   - serve ADDR: serve GET /healthz on ADDR; exit 0 on SIGTERM.
+//   - serve ADDR: serve GET /healthz on ADDR (or on the socket passed, see
+//     Listen); exit 0 on SIGTERM.
 //   - ignore-term ADDR: the same, but ignore SIGTERM.
 //   - fail: write a reason to stderr and exit 3.
 //   - parent ADDR: start a "serve ADDR" child of its own, print its PID, and
@@ -71,7 +71,7 @@ func runHelper(mode string, args []string) int {
 func helperServe(addr string, stopOn os.Signal) int {
 	ctx, stop := signal.NotifyContext(context.Background(), stopOn)
 	defer stop()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(os.Getenv, addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listen:", err)
 		return 1

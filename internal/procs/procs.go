@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -58,9 +59,11 @@ type Spec struct {
 	// nil discards the output.
 	Output io.Writer
 	// Files, when set, is called before every start (and restart) for the
-	// files the child inherits as fd 3, 4, ... (a listening socket, say).
-	// They are closed in this process once the child has started, or has
-	// failed to: the child holds its own copies.
+	// files the child inherits as fd 3, 4, ...; the child is told how many
+	// with LISTEN_FDS (and an empty LISTEN_PID), as systemd's socket
+	// activation does: a Socket's Files is one. They are closed in this
+	// process once the child has started, or has failed to: the child
+	// holds its own copies.
 	Files func() ([]*os.File, error)
 }
 
@@ -127,6 +130,9 @@ func startRun(ctx context.Context, spec Spec) (*run, error) {
 	cmd := exec.Command(path, spec.Args...)
 	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), spec.Env...)
+	if spec.Files != nil {
+		cmd.Env = append(cmd.Env, "LISTEN_FDS="+strconv.Itoa(len(files)), "LISTEN_PID=")
+	}
 	cmd.Dir = spec.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = sysProcAttr()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -98,6 +99,45 @@ func TestKillAndRestartOnTheSamePort(t *testing.T) {
 		t.Fatalf("restarted process has the old PID %d", first)
 	}
 	if err := p.Terminate(DefaultGrace); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Socket holds its port from NewSocket on; the child serves on that very
+// socket, the parent keeps no copy (a dead child's port refuses
+// connections), and a restart binds the port again.
+func TestSocketIsHandedToTheChildAndBoundAgainOnRestart(t *testing.T) {
+	sock, err := NewSocket("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	if ln, err := net.Listen("tcp", sock.Addr()); err == nil {
+		ln.Close()
+		t.Fatalf("%s was free while the socket held it", sock.Addr())
+	}
+	p, err := Start(context.Background(), Spec{Name: "helper", Args: []string{sock.Addr()},
+		Env: []string{helperEnv + "=serve"}, Files: sock.Files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Terminate(DefaultGrace) }()
+	url := "http://" + sock.Addr()
+	if err := p.WaitReady(context.Background(), url); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if c, err := net.Dial("tcp", sock.Addr()); err == nil {
+		c.Close()
+		t.Fatalf("%s still accepts connections with its child dead", sock.Addr())
+	}
+	if err := p.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitReady(context.Background(), url); err != nil {
 		t.Fatal(err)
 	}
 }

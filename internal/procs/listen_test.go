@@ -1,4 +1,4 @@
-package cli
+package procs
 
 import (
 	"net"
@@ -9,12 +9,12 @@ import (
 )
 
 func TestListenReportsATakenPort(t *testing.T) {
-	ln, err := listen(mapEnv(nil), "127.0.0.1:0")
+	ln, err := Listen(env(nil), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if _, err := listen(mapEnv(nil), ln.Addr().String()); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+	if _, err := Listen(env(nil), ln.Addr().String()); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Fatalf("second listen on %s: %v", ln.Addr(), err)
 	}
 }
@@ -22,7 +22,7 @@ func TestListenReportsATakenPort(t *testing.T) {
 // A LISTEN_PID naming another process means the sockets were not meant for
 // this one (systemd's rule): the service binds its own address.
 func TestListenIgnoresSocketsForAnotherProcess(t *testing.T) {
-	ln, err := listen(mapEnv(map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": strconv.Itoa(os.Getpid() + 1)}), "127.0.0.1:0")
+	ln, err := Listen(env(map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": strconv.Itoa(os.Getpid() + 1)}), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +33,12 @@ func TestListenIgnoresSocketsForAnotherProcess(t *testing.T) {
 }
 
 func TestListenRefusesSeveralInheritedSockets(t *testing.T) {
-	_, err := listen(mapEnv(map[string]string{"LISTEN_FDS": "2"}), "127.0.0.1:0")
+	_, err := Listen(env(map[string]string{"LISTEN_FDS": "2"}), "127.0.0.1:0")
 	if err == nil || !strings.Contains(err.Error(), "LISTEN_FDS=2") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }
