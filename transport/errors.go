@@ -37,6 +37,8 @@ var codeStatus = map[kitshop.Code]int{
 	kitshop.CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
 	kitshop.CodeDependencyUnavailable: http.StatusServiceUnavailable,
 	kitshop.CodeTooManyRequests:       http.StatusTooManyRequests,
+	kitshop.CodeUnauthenticated:       http.StatusUnauthorized,
+	kitshop.CodeForbidden:             http.StatusForbidden,
 	kitshop.CodeUnavailable:           http.StatusServiceUnavailable,
 	kitshop.CodeInternal:              http.StatusInternalServerError,
 }

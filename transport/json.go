@@ -178,12 +178,16 @@ type errorBody struct {
 
 // EncodeError is the go-kit ErrorEncoder of every service: it writes err as
 // the contract's error body with the status of its code, and a Retry-After
-// header when the error carries one. Errors that are not *kitshop.Error become a
+// header when the error carries one; a 401 says how to authenticate
+// (WWW-Authenticate: Bearer). Errors that are not *kitshop.Error become a
 // bare 500 internal, so no internal text reaches the client.
 func EncodeError(ctx context.Context, err error, w http.ResponseWriter) {
 	e := kitshop.AsError(err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds(e.RetryAfter)))
+	}
+	if e.Code == kitshop.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kitshop"`)
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.Dependency = e.Code, e.Message, e.Dependency

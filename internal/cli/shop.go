@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -104,6 +106,10 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	adminPassword, err := shopAdminPassword(*dataDir)
+	if err != nil {
+		return err
+	}
 
 	sigs := opts.signals
 	if sigs == nil {
@@ -126,7 +132,11 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	s.say("starting %s (data in %s)", names(children), where)
 	for _, c := range children {
 		// The child serves on the socket the shop bound (see listen).
-		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: env, Output: out, Files: c.socket.Files})
+		childEnv := env
+		if c.name == "usersvc" { // the admin's password goes to usersvc alone
+			childEnv = append(slices.Clip(env), "ADMIN_EMAIL="+ShopAdminEmail, "ADMIN_PASSWORD="+adminPassword)
+		}
+		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: childEnv, Output: out, Files: c.socket.Files})
 		if err == nil {
 			c.proc = p
 			err = p.WaitReady(ctx, c.url)
@@ -146,6 +156,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		s.say("all services ready")
 	}
+	s.say("admin: %s, password in %s", ShopAdminEmail, filepath.Join(*dataDir, shopAdminPasswordFile))
 	s.say("Ctrl-C stops the shop; kill -HUP %d restarts any service that died", os.Getpid())
 	return s.supervise(ctx)
 }
@@ -157,3 +168,10 @@ var shopDatabases = map[string]string{"usersvc": "kitshop_users", "productsvc": 
 // shop gives its children: made at random on the first start, reused on
 // later ones, so cursors stay good across restarts.
 const shopSecretFile = "service-secret"
+
+// ShopAdminEmail is the admin account the shop has usersvc make; its
+// password is made at random on the first start and kept in the data
+// directory (shopAdminPasswordFile, mode 0600).
+const ShopAdminEmail = "admin@kitshop.local"
+
+const shopAdminPasswordFile = "admin-password"

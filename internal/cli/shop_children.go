@@ -112,27 +112,39 @@ func usePostgres(ctx context.Context, children []*shopChild, server string) (whe
 // shopSecret reads the data directory's service secret, making it first
 // if there is none.
 func shopSecret(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, shopSecretFile)
+	return dataDirSecret(filepath.Join(dataDir, shopSecretFile), "service secret", MinServiceSecretBytes, servicesecret.New)
+}
+
+// shopAdminPassword reads the password of the shop's admin from the data
+// directory, making one at random first if there is none.
+func shopAdminPassword(dataDir string) (string, error) {
+	return dataDirSecret(filepath.Join(dataDir, shopAdminPasswordFile), "admin password", 8,
+		func() string { return servicesecret.New()[:24] })
+}
+
+// dataDirSecret reads the secret kept at path, making it with make first
+// (mode 0600) if there is none; a secret shorter than minLen is refused.
+func dataDirSecret(path, what string, minLen int, make func() string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		secret := strings.TrimSpace(string(b))
-		if len(secret) < MinServiceSecretBytes {
-			return "", fmt.Errorf("%s: too short (%d bytes, want at least %d); delete it to make a new one", path, len(secret), MinServiceSecretBytes)
+		if len(secret) < minLen {
+			return "", fmt.Errorf("%s: too short (%d bytes, want at least %d); delete it to make a new one", path, len(secret), minLen)
 		}
 		return secret, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("service secret: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	secret := servicesecret.New()
+	secret := make()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("service secret: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := f.WriteString(secret + "\n"); err != nil {
 		f.Close()
-		return "", fmt.Errorf("service secret: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("service secret: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return secret, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -143,6 +144,25 @@ func TestShopStartsServesAndStops(t *testing.T) {
 	waitOutput(t, out, `gateway \| .*request_id=shop-test-1 .*status=201`, 5*time.Second)
 	if r := do(t, "GET", gw+"/v1/products", "", nil); r.status != 503 || decodeWireError(t, r).Error.Dependency != "product" {
 		t.Errorf("GET /v1/products with no product service: %d %s", r.status, r.body)
+	}
+	// The shop's admin: its password made at random, kept 0600 where the
+	// shop says, and good for a sign-in as admin through the gateway.
+	m := waitOutput(t, out, `shop \| admin: admin@kitshop\.local, password in (\S+)`, time.Second)
+	if fi, err := os.Stat(m[1]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin password file %s: %v, %v", m[1], fi, err)
+	}
+	password, _ := os.ReadFile(m[1])
+	login, _ := json.Marshal(map[string]string{"email": ShopAdminEmail, "password": strings.TrimSpace(string(password))})
+	r = do(t, "POST", gw+"/v1/sessions", string(login), map[string]string{"Content-Type": "application/json"})
+	var sess struct {
+		AccessToken string                `json:"access_token"`
+		User        struct{ Role string } `json:"user"`
+	}
+	if err := json.Unmarshal(r.body, &sess); err != nil || r.status != 201 || sess.AccessToken == "" || sess.User.Role != "admin" {
+		t.Fatalf("admin sign-in through the gateway: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", gw+"/.well-known/jwks.json", "", nil); r.status != 200 || !strings.Contains(string(r.body), `"kty":"OKP"`) {
+		t.Fatalf("JWKS through the gateway: %d %s", r.status, r.body)
 	}
 	pids := shopPIDs(t, out.String())
 	if len(pids) != 2 {

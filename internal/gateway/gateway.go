@@ -51,20 +51,24 @@ const statusClientClosedRequest = 499
 func New(cfg Config, rt http.RoundTripper, logger log.Logger, reg *prometheus.Registry) (http.Handler, error) {
 	errorLog := stdlog.New(log.NewStdlibAdapter(log.With(logger, "component", "proxy")), "", 0)
 	router := transport.NewRouter()
+	backends := map[string]*backend{}
 	for _, b := range []struct {
-		prefix, dependency string
-		instances          []string
-	}{
-		{"/v1/users", "user", cfg.Users},
-		{"/v1/products", "product", cfg.Products},
-		{"/v1/orders", "order", cfg.Orders},
-	} {
+		dependency string
+		instances  []string
+	}{{"user", cfg.Users}, {"product", cfg.Products}, {"order", cfg.Orders}} {
 		be, err := newBackend(b.dependency, b.instances, rt, errorLog)
 		if err != nil {
 			return nil, err
 		}
-		router.Handle(b.prefix, be.proxy)
-		router.Handle(b.prefix+"/", be.proxy)
+		backends[b.dependency] = be
+	}
+	for _, r := range []struct{ pattern, dependency string }{
+		{"/v1/users", "user"}, {"/v1/users/", "user"},
+		{"/v1/sessions", "user"}, {"/.well-known/jwks.json", "user"},
+		{"/v1/products", "product"}, {"/v1/products/", "product"},
+		{"/v1/orders", "order"}, {"/v1/orders/", "order"},
+	} {
+		router.Handle(r.pattern, backends[r.dependency].proxy)
 	}
 	notExposed := func(w http.ResponseWriter, r *http.Request) {
 		transport.EncodeError(r.Context(), kitshop.NewError(kitshop.CodeNotFound,

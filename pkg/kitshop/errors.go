@@ -27,6 +27,8 @@ const (
 	CodeIdempotencyKeyReused  Code = "idempotency_key_reused"
 	CodeDependencyUnavailable Code = "dependency_unavailable"
 	CodeTooManyRequests       Code = "too_many_requests"
+	CodeUnauthenticated       Code = "unauthenticated"
+	CodeForbidden             Code = "forbidden"
 	CodeUnavailable           Code = "unavailable"
 	CodeInternal              Code = "internal"
 )

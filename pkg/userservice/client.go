@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -21,10 +22,35 @@ func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Serv
 		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
-		CreateUserEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateUserCall, decodeUserResponse),
-		GetUserEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeGetUserCall, decodeUserResponse),
-		ListUsersEndpoint:  transport.ClientEndpoint(instances, httpClient, encodeListUsersCall, decodeListUsersResponse),
+		CreateUserEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeCreateUserCall, decodeUserResponse),
+		GetUserEndpoint:       transport.ClientEndpoint(instances, httpClient, encodeGetUserCall, decodeUserResponse),
+		ListUsersEndpoint:     transport.ClientEndpoint(instances, httpClient, encodeListUsersCall, decodeListUsersResponse),
+		CreateSessionEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateSessionCall, decodeSessionResponse),
+		JWKSEndpoint:          transport.ClientEndpoint(instances, httpClient, encodeJWKSCall, decodeJWKSResponse),
 	}
+}
+
+func encodeCreateSessionCall(ctx context.Context, base string, request any) (*http.Request, error) {
+	req, err := transport.Assert[CreateSessionRequest](request)
+	if err != nil {
+		return nil, err
+	}
+	return transport.NewRequest(ctx, http.MethodPost, base, "/v1/sessions", nil, req, nil)
+}
+
+func encodeJWKSCall(ctx context.Context, base string, request any) (*http.Request, error) {
+	if _, err := transport.Assert[JWKSRequest](request); err != nil {
+		return nil, err
+	}
+	return transport.NewRequest(ctx, http.MethodGet, base, "/.well-known/jwks.json", nil, nil, nil)
+}
+
+func decodeSessionResponse(_ context.Context, resp *http.Response) (any, error) {
+	return transport.DecodeJSONResponse[Session](resp)
+}
+
+func decodeJWKSResponse(_ context.Context, resp *http.Response) (any, error) {
+	return transport.DecodeJSONResponse[auth.JWKS](resp)
 }
 
 func encodeCreateUserCall(ctx context.Context, base string, request any) (*http.Request, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/go-kit/kit/endpoint"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/transport"
 )
 
@@ -14,6 +15,10 @@ type Set struct {
 	CreateUserEndpoint endpoint.Endpoint
 	GetUserEndpoint    endpoint.Endpoint
 	ListUsersEndpoint  endpoint.Endpoint
+	// CreateSessionEndpoint takes a CreateSessionRequest, returns a Session.
+	CreateSessionEndpoint endpoint.Endpoint
+	// JWKSEndpoint takes a JWKSRequest, returns an auth.JWKS.
+	JWKSEndpoint endpoint.Endpoint
 }
 
 // NewEndpointSet wraps every method of svc in an endpoint, each passed
@@ -21,11 +26,16 @@ type Set struct {
 func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
 	chain := transport.Chain(mw...)
 	return Set{
-		CreateUserEndpoint: chain(MakeCreateUserEndpoint(svc)),
-		GetUserEndpoint:    chain(MakeGetUserEndpoint(svc)),
-		ListUsersEndpoint:  chain(MakeListUsersEndpoint(svc)),
+		CreateUserEndpoint:    chain(MakeCreateUserEndpoint(svc)),
+		GetUserEndpoint:       chain(MakeGetUserEndpoint(svc)),
+		ListUsersEndpoint:     chain(MakeListUsersEndpoint(svc)),
+		CreateSessionEndpoint: chain(MakeCreateSessionEndpoint(svc)),
+		JWKSEndpoint:          chain(MakeJWKSEndpoint(svc)),
 	}
 }
+
+// JWKSRequest asks for the key set; it has no fields.
+type JWKSRequest struct{}
 
 // GetUserRequest asks for one user.
 type GetUserRequest struct{ ID string }
@@ -79,6 +89,27 @@ func MakeListUsersEndpoint(svc Service) endpoint.Endpoint {
 	}
 }
 
+// MakeCreateSessionEndpoint takes a CreateSessionRequest and returns a Session.
+func MakeCreateSessionEndpoint(svc Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, err := transport.Assert[CreateSessionRequest](request)
+		if err != nil {
+			return nil, err
+		}
+		return svc.CreateSession(ctx, req)
+	}
+}
+
+// MakeJWKSEndpoint takes a JWKSRequest and returns an auth.JWKS.
+func MakeJWKSEndpoint(svc Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		if _, err := transport.Assert[JWKSRequest](request); err != nil {
+			return nil, err
+		}
+		return svc.JWKS(ctx)
+	}
+}
+
 // CreateUser implements Service.
 func (s Set) CreateUser(ctx context.Context, req CreateUserRequest) (User, error) {
 	return transport.Call[User](ctx, s.CreateUserEndpoint, req)
@@ -93,4 +124,14 @@ func (s Set) GetUser(ctx context.Context, id string) (User, error) {
 func (s Set) ListUsers(ctx context.Context, after string, limit int) ([]User, string, error) {
 	resp, err := transport.Call[ListUsersResponse](ctx, s.ListUsersEndpoint, ListUsersRequest{After: after, Limit: limit})
 	return resp.Users, resp.Next, err
+}
+
+// CreateSession implements Service.
+func (s Set) CreateSession(ctx context.Context, req CreateSessionRequest) (Session, error) {
+	return transport.Call[Session](ctx, s.CreateSessionEndpoint, req)
+}
+
+// JWKS implements Service.
+func (s Set) JWKS(ctx context.Context) (auth.JWKS, error) {
+	return transport.Call[auth.JWKS](ctx, s.JWKSEndpoint, JWKSRequest{})
 }

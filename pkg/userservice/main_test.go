@@ -24,6 +24,7 @@ import (
 // OpenSQLStore before any test runs.
 type SQLStore interface {
 	Store
+	Credentials
 	// DB is the store's connection pool, for tests that look at the rows.
 	DB() *sql.DB
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/go-kit/kit/metrics"
 	"github.com/go-kit/log"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -15,8 +16,9 @@ type Middleware func(Service) Service
 
 // LoggingMiddleware logs every call that changes state, and every failed
 // call, with its request ID, outcome and duration; a successful read is in
-// the access log alone. Passwords and hashes are never logged: CreateUser logs only the
-// resulting user's ID.
+// the access log alone. Passwords, hashes and tokens are never logged:
+// CreateUser logs only the resulting user's ID, CreateSession the signed-in
+// user's ID (or the failure).
 func LoggingMiddleware(logger log.Logger) Middleware {
 	return func(next Service) Service { return loggingMiddleware{logger, next} }
 }
@@ -41,6 +43,18 @@ func (mw loggingMiddleware) ListUsers(ctx context.Context, after string, limit i
 		obs.LogFailedCall(ctx, mw.logger, "ListUsers", begin, err, "limit", limit, "count", len(users))
 	}(time.Now())
 	return mw.next.ListUsers(ctx, after, limit)
+}
+
+func (mw loggingMiddleware) CreateSession(ctx context.Context, req CreateSessionRequest) (sess Session, err error) {
+	defer func(begin time.Time) {
+		obs.LogCall(ctx, mw.logger, "CreateSession", begin, err, "user_id", sess.User.ID)
+	}(time.Now())
+	return mw.next.CreateSession(ctx, req)
+}
+
+func (mw loggingMiddleware) JWKS(ctx context.Context) (keys auth.JWKS, err error) {
+	defer func(begin time.Time) { obs.LogFailedCall(ctx, mw.logger, "JWKS", begin, err) }(time.Now())
+	return mw.next.JWKS(ctx)
 }
 
 // NewMethodDuration registers with reg and returns the histogram that
@@ -75,4 +89,14 @@ func (mw instrumentingMiddleware) GetUser(ctx context.Context, id string) (u Use
 func (mw instrumentingMiddleware) ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error) {
 	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "ListUsers", begin, err) }(time.Now())
 	return mw.next.ListUsers(ctx, after, limit)
+}
+
+func (mw instrumentingMiddleware) CreateSession(ctx context.Context, req CreateSessionRequest) (sess Session, err error) {
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "CreateSession", begin, err) }(time.Now())
+	return mw.next.CreateSession(ctx, req)
+}
+
+func (mw instrumentingMiddleware) JWKS(ctx context.Context) (keys auth.JWKS, err error) {
+	defer func(begin time.Time) { obs.ObserveCall(mw.duration, "JWKS", begin, err) }(time.Now())
+	return mw.next.JWKS(ctx)
 }

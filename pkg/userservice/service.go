@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -37,6 +38,16 @@ type Service interface {
 	// the user with ID after ("" for the first page). next is the ID to pass
 	// as after for the following page, "" on the last page.
 	ListUsers(ctx context.Context, after string, limit int) (users []User, next string, err error)
+	// CreateSession signs a user in: the right email and password give an
+	// access token good for the token TTL. A wrong email or password is
+	// ErrBadCredentials, alike in answer and cost; more than
+	// MaxLoginFailures failures for one email within LoginWindow make
+	// every attempt ErrTooManyLogins, with a RetryAfter, until the window
+	// has passed.
+	CreateSession(ctx context.Context, req CreateSessionRequest) (Session, error)
+	// JWKS returns the public keys that verify access tokens: the current
+	// key, and retired ones until every token they signed has expired.
+	JWKS(ctx context.Context) (auth.JWKS, error)
 }
 
 // User is an account, as every caller sees it: never with a password.
@@ -44,6 +55,7 @@ type User struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Email     string    `json:"email"`
+	Role      string    `json:"role"` // auth.RoleCustomer or auth.RoleAdmin
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -92,6 +104,7 @@ type service struct {
 	bcryptCost int
 	hash       func(password []byte) ([]byte, error) // nil: bcrypt at bcryptCost
 	now        func() time.Time
+	tokens     *tokens // nil: no sign-in
 }
 
 // NewService returns the user service's business logic over store.
@@ -133,6 +146,7 @@ func (s *service) CreateUser(ctx context.Context, req CreateUserRequest) (User, 
 		ID:        ids.New(IDPrefix),
 		Name:      req.Name,
 		Email:     req.Email,
+		Role:      auth.RoleCustomer,
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond),
 	}
 	if err := s.store.CreateUser(ctx, u, string(hash)); err != nil {

@@ -107,7 +107,7 @@ func TestCreateUserResult(t *testing.T) {
 	data, _ := json.Marshal(u)
 	var keys map[string]any
 	_ = json.Unmarshal(data, &keys)
-	if len(keys) != 4 || keys["id"] == nil || keys["name"] == nil || keys["email"] == nil || keys["created_at"] == nil {
+	if len(keys) != 5 || keys["id"] == nil || keys["name"] == nil || keys["email"] == nil || keys["role"] != "customer" || keys["created_at"] == nil {
 		t.Fatalf("user JSON %s", data)
 	}
 	if strings.Contains(string(data), "analytical-engine") || strings.Contains(string(data), "$2a$") {

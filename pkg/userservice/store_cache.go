@@ -11,10 +11,11 @@ import (
 const DefaultCacheSize = 10000
 
 // NewCachedStore puts an in-memory cache of up to size users (least
-// recently used out first) in front of store's GetUser. A user never
-// changes once created and is never deleted, so a cached user is never
-// stale, whichever instance created it and whatever database is behind
-// store. Lookups that find nothing are not cached: the user may be
+// recently used out first) in front of store's GetUser. A user is never
+// deleted and changes only when an admin bootstrap promotes it at an
+// instance's start, so a cached user is stale at most in its role, on an
+// instance that cached it before another's start promoted it; tokens carry
+// the role read at sign-in, never this cache's. Lookups that find nothing are not cached: the user may be
 // created a moment later, through another instance. Every other method
 // goes to store as it is.
 func NewCachedStore(store Store, size int) Store {

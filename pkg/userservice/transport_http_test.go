@@ -121,7 +121,7 @@ func TestHTTPCreateGetList(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
 		t.Fatal(err)
 	}
-	if len(created) != 4 || created["name"] != "Ada Lovelace" || created["email"] != "Ada@Example.com" {
+	if len(created) != 5 || created["name"] != "Ada Lovelace" || created["email"] != "Ada@Example.com" || created["role"] != "customer" {
 		t.Fatalf("created %v", created)
 	}
 	id, _ := created["id"].(string)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/sqldb"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/userservice"
 )
 
@@ -37,7 +38,9 @@ type Store struct {
 	getUser *sql.Stmt
 }
 
-const getUserQuery = `SELECT id, name, email, created_at FROM users WHERE id = ?`
+const getUserQuery = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+
+const userColumns = `id, name, email, role, created_at`
 
 // Open opens (creating and migrating as needed) the database at url:
 // "sqlite:PATH" or "postgres://...".
@@ -57,8 +60,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // CreateUser implements userservice.Store.
 func (s *Store) CreateUser(ctx context.Context, u userservice.User, passwordHash string) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(
-		`INSERT INTO users (id, name, email, email_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		u.ID, u.Name, u.Email, emailKey(u.Email), passwordHash, u.CreatedAt.UnixMicro())
+		`INSERT INTO users (id, name, email, email_key, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Name, u.Email, emailKey(u.Email), passwordHash, role(u.Role), u.CreatedAt.UnixMicro())
 	if sqldb.IsUniqueViolation(err) {
 		return userservice.ErrAlreadyExists
 	}
@@ -96,7 +99,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (userservice.User, error
 // ListUsers implements userservice.Store.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]userservice.User, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(
-		`SELECT id, name, email, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
+		`SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, sqldb.Fault(fmt.Errorf("list users: %w", err))
 	}
@@ -131,7 +134,7 @@ func (s *Store) Close() error {
 func scanUser(row interface{ Scan(...any) error }) (userservice.User, error) {
 	var u userservice.User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.Role, &created); err != nil {
 		return userservice.User{}, err
 	}
 	u.CreatedAt = time.UnixMicro(created).UTC()
@@ -140,3 +143,11 @@ func scanUser(row interface{ Scan(...any) error }) (userservice.User, error) {
 
 // emailKey is the form of an email that uniqueness is checked on.
 func emailKey(email string) string { return strings.ToLower(email) }
+
+// role is what a user is stored with: a customer unless said otherwise.
+func role(r string) string {
+	if r == "" {
+		return auth.RoleCustomer
+	}
+	return r
+}
