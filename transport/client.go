@@ -150,12 +150,51 @@ func Assert[T any](request any) (T, error) {
 func ClientEndpoint(instances Endpointer, c *http.Client,
 	create func(ctx context.Context, base string, request any) (*http.Request, error),
 	decode func(ctx context.Context, resp *http.Response) (any, error),
+	opts ...ClientOption,
 ) endpoint.Endpoint {
+	var cfg clientConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	opt := httptransport.SetClient(c)
 	return instances.Endpoint(func(instance string) endpoint.Endpoint {
-		mk := func(ctx context.Context, request any) (*http.Request, error) { return create(ctx, instance, request) }
+		mk := func(ctx context.Context, request any) (*http.Request, error) {
+			req, err := create(ctx, instance, request)
+			if err != nil || cfg.token == nil {
+				return req, err
+			}
+			token, err := cfg.token(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("access token: %w", err)
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			return req, nil
+		}
 		return httptransport.NewExplicitClient(mk, decode, opt).Endpoint()
 	})
+}
+
+// ClientOption configures the library clients (each service's
+// NewHTTPClient).
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	token func(ctx context.Context) (string, error)
+}
+
+// WithTokenSource makes every call carry "Authorization: Bearer <token>",
+// the token coming from source at each attempt: a fixed access token from
+// POST /v1/sessions, or auth.ServiceTokenSource for a service calling
+// another. "" sends none.
+func WithTokenSource(source func(ctx context.Context) (string, error)) ClientOption {
+	return func(c *clientConfig) { c.token = source }
+}
+
+// WithToken makes every call carry the access token token.
+func WithToken(token string) ClientOption {
+	return WithTokenSource(func(context.Context) (string, error) { return token, nil })
 }
 
 // NewRequest makes a request to path on the instance at base, with an

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-kit/log"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,7 +131,19 @@ func withTimeout(next http.Handler, d time.Duration) http.Handler {
 // ServerOptions are the go-kit server options every route uses: the
 // contract's error encoder.
 func ServerOptions() []httptransport.ServerOption {
-	return []httptransport.ServerOption{httptransport.ServerErrorEncoder(EncodeError)}
+	return []httptransport.ServerOption{httptransport.ServerErrorEncoder(EncodeError), httptransport.ServerBefore(BearerToContext)}
+}
+
+// BearerToContext is a go-kit server before-func: it puts the token of an
+// "Authorization: Bearer <token>" header in the context, unverified
+// (auth.ContextWithToken), for the authentication middleware to verify.
+// Any other Authorization is left out: the request goes on anonymous.
+func BearerToContext(ctx context.Context, r *http.Request) context.Context {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return ctx
+	}
+	return auth.ContextWithToken(ctx, strings.TrimSpace(token))
 }
 
 // Created wraps a response so EncodeJSONResponse answers 201.

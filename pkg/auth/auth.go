@@ -9,8 +9,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-
-	"github.com/golang-jwt/jwt/v4"
 )
 
 // Roles a token can carry.
@@ -32,13 +30,6 @@ const (
 	// InternalIssuer signs service tokens, with HS256 over SERVICE_SECRET.
 	InternalIssuer = "kitshop-internal"
 )
-
-// Claims are an access token's claims: iss, sub (the user ID), iat, exp,
-// jti, and the user's role.
-type Claims struct {
-	jwt.RegisteredClaims
-	Role string `json:"role"`
-}
 
 // JWK is one Ed25519 public key in JSON Web Key form (RFC 8037).
 type JWK struct {

@@ -13,14 +13,14 @@ import (
 // client). CreateOrder sends req.IdempotencyKey as the Idempotency-Key
 // header, so a retried call never makes a second order. Remote errors come
 // back typed: errors.Is(err, ErrInsufficientStock). httpClient may be nil.
-func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
+func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client, opts ...transport.ClientOption) Service {
 	if httpClient == nil {
 		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
-		CreateOrderEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateOrderCall, decodeOrderResponse),
-		GetOrderEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeGetOrderCall, decodeOrderResponse),
-		ListOrdersEndpoint:  transport.ClientEndpoint(instances, httpClient, encodeListOrdersCall, decodeListOrdersResponse),
+		CreateOrderEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateOrderCall, decodeOrderResponse, opts...),
+		GetOrderEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeGetOrderCall, decodeOrderResponse, opts...),
+		ListOrdersEndpoint:  transport.ClientEndpoint(instances, httpClient, encodeListOrdersCall, decodeListOrdersResponse, opts...),
 	}
 }
 

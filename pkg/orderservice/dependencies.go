@@ -18,14 +18,15 @@ type GatedEndpointer interface {
 // NewUsersClient returns the user service's HTTP client over dep. The
 // client carries dep's availability: NewService finds it there, so that
 // CreateOrder refuses at once while every user instance's breaker is open,
-// with no separate wiring to forget. httpClient may be nil.
-func NewUsersClient(dep GatedEndpointer, httpClient *http.Client) Users {
-	return gatedUsers{Users: userservice.NewHTTPClient(dep, httpClient), Gate: dep}
+// with no separate wiring to forget. httpClient may be nil; opts carry
+// the service token (transport.WithTokenSource(auth.ServiceTokenSource)).
+func NewUsersClient(dep GatedEndpointer, httpClient *http.Client, opts ...transport.ClientOption) Users {
+	return gatedUsers{Users: userservice.NewHTTPClient(dep, httpClient, opts...), Gate: dep}
 }
 
 // NewProductsClient is NewUsersClient for the product service.
-func NewProductsClient(dep GatedEndpointer, httpClient *http.Client) Products {
-	return gatedProducts{Products: productservice.NewHTTPClient(dep, httpClient), Gate: dep}
+func NewProductsClient(dep GatedEndpointer, httpClient *http.Client, opts ...transport.ClientOption) Products {
+	return gatedProducts{Products: productservice.NewHTTPClient(dep, httpClient, opts...), Gate: dep}
 }
 
 type gatedUsers struct {

@@ -18,18 +18,18 @@ import (
 // same typed errors: a 409 insufficient_stock satisfies
 // errors.Is(err, ErrInsufficientStock). httpClient may be nil for
 // transport.NewPooledHTTPClient().
-func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
+func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client, opts ...transport.ClientOption) Service {
 	if httpClient == nil {
 		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
-		CreateProductEndpoint:      transport.ClientEndpoint(instances, httpClient, encodeCreateProductCall, decodeProductResponse),
-		GetProductEndpoint:         transport.ClientEndpoint(instances, httpClient, encodeGetProductCall, decodeProductResponse),
-		ListProductsEndpoint:       transport.ClientEndpoint(instances, httpClient, encodeListProductsCall, decodeListProductsResponse),
-		ReserveEndpoint:            transport.ClientEndpoint(instances, httpClient, encodeReserveCall, decodeReservationResponse),
-		ConfirmReservationEndpoint: transport.ClientEndpoint(instances, httpClient, encodeConfirmReservationCall, decodeReservationResponse),
-		ReleaseReservationEndpoint: transport.ClientEndpoint(instances, httpClient, encodeReleaseReservationCall, decodeReleaseReservationResponse),
-		ListReservationsEndpoint:   transport.ClientEndpoint(instances, httpClient, encodeListReservationsCall, decodeListReservationsResponse),
+		CreateProductEndpoint:      transport.ClientEndpoint(instances, httpClient, encodeCreateProductCall, decodeProductResponse, opts...),
+		GetProductEndpoint:         transport.ClientEndpoint(instances, httpClient, encodeGetProductCall, decodeProductResponse, opts...),
+		ListProductsEndpoint:       transport.ClientEndpoint(instances, httpClient, encodeListProductsCall, decodeListProductsResponse, opts...),
+		ReserveEndpoint:            transport.ClientEndpoint(instances, httpClient, encodeReserveCall, decodeReservationResponse, opts...),
+		ConfirmReservationEndpoint: transport.ClientEndpoint(instances, httpClient, encodeConfirmReservationCall, decodeReservationResponse, opts...),
+		ReleaseReservationEndpoint: transport.ClientEndpoint(instances, httpClient, encodeReleaseReservationCall, decodeReleaseReservationResponse, opts...),
+		ListReservationsEndpoint:   transport.ClientEndpoint(instances, httpClient, encodeListReservationsCall, decodeListReservationsResponse, opts...),
 	}
 }
 

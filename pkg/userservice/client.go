@@ -17,16 +17,16 @@ import (
 // come back as the same typed errors: a 404 satisfies
 // errors.Is(err, ErrNotFound). httpClient may be nil for
 // transport.NewPooledHTTPClient().
-func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client) Service {
+func NewHTTPClient(instances transport.Endpointer, httpClient *http.Client, opts ...transport.ClientOption) Service {
 	if httpClient == nil {
 		httpClient = transport.NewPooledHTTPClient()
 	}
 	return Set{
-		CreateUserEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeCreateUserCall, decodeUserResponse),
-		GetUserEndpoint:       transport.ClientEndpoint(instances, httpClient, encodeGetUserCall, decodeUserResponse),
-		ListUsersEndpoint:     transport.ClientEndpoint(instances, httpClient, encodeListUsersCall, decodeListUsersResponse),
-		CreateSessionEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateSessionCall, decodeSessionResponse),
-		JWKSEndpoint:          transport.ClientEndpoint(instances, httpClient, encodeJWKSCall, decodeJWKSResponse),
+		CreateUserEndpoint:    transport.ClientEndpoint(instances, httpClient, encodeCreateUserCall, decodeUserResponse, opts...),
+		GetUserEndpoint:       transport.ClientEndpoint(instances, httpClient, encodeGetUserCall, decodeUserResponse, opts...),
+		ListUsersEndpoint:     transport.ClientEndpoint(instances, httpClient, encodeListUsersCall, decodeListUsersResponse, opts...),
+		CreateSessionEndpoint: transport.ClientEndpoint(instances, httpClient, encodeCreateSessionCall, decodeSessionResponse, opts...),
+		JWKSEndpoint:          transport.ClientEndpoint(instances, httpClient, encodeJWKSCall, decodeJWKSResponse, opts...),
 	}
 }
 
