@@ -36,6 +36,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
 	"github.com/kitshop/kitshop/pkg/productservice"
@@ -251,11 +252,11 @@ func handlers(t *testing.T) map[string]http.Handler {
 
 	return map[string]http.Handler{
 		"user": userservice.NewHTTPHandler(
-			userservice.NewEndpointSet(userservice.NewService(users)), transport.Ops{Cursors: testCursors}),
+			userservice.NewEndpointSet(userservice.NewService(users), testkit.AsAdmin), transport.Ops{Cursors: testCursors}),
 		"product": productservice.NewHTTPHandler(
-			productservice.NewEndpointSet(productservice.NewService(products)), transport.Ops{Cursors: testCursors}),
+			productservice.NewEndpointSet(productservice.NewService(products), testkit.AsAdmin), transport.Ops{Cursors: testCursors}),
 		"order": orderservice.NewHTTPHandler(
-			orderservice.NewEndpointSet(orderservice.NewService(orders, fakeUsers{}, fakeProducts{})), transport.Ops{Cursors: testCursors}),
+			orderservice.NewEndpointSet(orderservice.NewService(orders, fakeUsers{}, fakeProducts{}), testkit.AsAdmin), transport.Ops{Cursors: testCursors}),
 	}
 }
 

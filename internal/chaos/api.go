@@ -21,6 +21,9 @@ import (
 type api struct {
 	client      *http.Client
 	callTimeout time.Duration
+	// token is the admin's access token, which the runner's own calls
+	// carry once setup has signed the admin in.
+	token string
 }
 
 func newAPI() *api {
@@ -63,6 +66,9 @@ func (a *api) do(ctx context.Context, method, u string, body any, want int, out 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return err
@@ -83,13 +89,26 @@ func (a *api) do(ctx context.Context, method, u string, body any, want int, out 
 	return nil
 }
 
+// chaosPassword is the password of every user the runner signs up.
+const chaosPassword = "chaos-password"
+
 func (a *api) createUser(ctx context.Context, base, name, email string) (string, error) {
 	var u struct {
 		ID string `json:"id"`
 	}
 	err := a.do(ctx, http.MethodPost, base+"/v1/users",
-		map[string]string{"name": name, "email": email, "password": "chaos-password"}, http.StatusCreated, &u)
+		map[string]string{"name": name, "email": email, "password": chaosPassword}, http.StatusCreated, &u)
 	return u.ID, err
+}
+
+// login signs in and returns the access token.
+func (a *api) login(ctx context.Context, base, email, password string) (string, error) {
+	var s struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := a.do(ctx, http.MethodPost, base+"/v1/sessions",
+		map[string]string{"email": email, "password": password}, http.StatusCreated, &s)
+	return s.AccessToken, err
 }
 
 func (a *api) createProduct(ctx context.Context, base, name string, priceCents, stock int64) (string, error) {

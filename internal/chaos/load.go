@@ -144,13 +144,13 @@ func (g *loadGen) send(ctx context.Context, req orderRequest, kind string) Excha
 	body, _ := json.Marshal(req.Body)
 	ex.Start = g.since()
 	began := time.Now()
-	g.do(ctx, req.Key, body, &ex)
+	g.do(ctx, req.Key, req.Token, body, &ex)
 	ex.Latency = Millis(time.Since(began))
 	g.record(ex)
 	return ex
 }
 
-func (g *loadGen) do(ctx context.Context, key string, body []byte, ex *Exchange) {
+func (g *loadGen) do(ctx context.Context, key, token string, body []byte, ex *Exchange) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url, bytes.NewReader(body))
 	if err != nil {
 		ex.Error = "other"
@@ -158,6 +158,9 @@ func (g *loadGen) do(ctx context.Context, key string, body []byte, ex *Exchange)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Idempotency-Key", key)
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
+	}
 	hr.Header.Set("X-Request-ID", ex.RequestID)
 	resp, err := g.client.Do(hr)
 	if err != nil {

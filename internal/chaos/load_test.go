@@ -56,7 +56,7 @@ func newFake(t *testing.T, failFirst int, delay time.Duration) (*fakeOrders, *ht
 }
 
 func testWorkload() *workload {
-	return newWorkload("t", 1, []string{"usr_a", "usr_b"}, []string{"prd_a", "prd_b", "prd_c"}, "prd_none")
+	return newWorkload("t", 1, []customer{{ID: "usr_a", Token: "tok_a"}, {ID: "usr_b", Token: "tok_b"}}, "tok_admin", []string{"prd_a", "prd_b", "prd_c"}, "prd_none")
 }
 
 func TestOpenLoopKeepsItsRateWhateverTheLatency(t *testing.T) {

@@ -14,9 +14,16 @@ import (
 
 // catalogue is what the setup created.
 type catalogue struct {
-	users    []string
+	users    []customer
+	admin    string // the admin's access token
 	products []string
 	initial  map[string]int64
+}
+
+// customer is a user of the load, signed in.
+type customer struct {
+	ID    string
+	Token string
 }
 
 // setupTries bounds the tries of one setup call. Setup is not what an
@@ -28,15 +35,31 @@ const setupTries = 3
 // setup creates the users and products of the load through the APIs.
 func setup(ctx context.Context, a *api, st *stack, seed int64) (catalogue, error) {
 	c := catalogue{initial: map[string]int64{}}
+	// The runner's own calls are the admin's: the catalogue, and the reads
+	// of every order and reservation for the invariants.
+	admin, err := withTries(ctx, func(int) (string, error) {
+		return a.login(ctx, st.user.url, st.adminEmail, st.adminPassword)
+	})
+	if err != nil {
+		return c, fmt.Errorf("setup: admin sign-in: %w", err)
+	}
+	a.token, c.admin = admin, admin
+	// The load's customers sign up and in like any client, and order for
+	// themselves with their own tokens.
 	for i := range setupUsers {
+		var email string
 		id, err := withTries(ctx, func(try int) (string, error) {
-			return a.createUser(ctx, st.user.url, fmt.Sprintf("Chaos User %d", i),
-				fmt.Sprintf("chaos-%d-%d-%d@example.com", seed, i, try))
+			email = fmt.Sprintf("chaos-%d-%d-%d@example.com", seed, i, try)
+			return a.createUser(ctx, st.user.url, fmt.Sprintf("Chaos User %d", i), email)
 		})
 		if err != nil {
 			return c, fmt.Errorf("setup: %w", err)
 		}
-		c.users = append(c.users, id)
+		token, err := withTries(ctx, func(int) (string, error) { return a.login(ctx, st.user.url, email, chaosPassword) })
+		if err != nil {
+			return c, fmt.Errorf("setup: sign-in: %w", err)
+		}
+		c.users = append(c.users, customer{ID: id, Token: token})
 	}
 	for i := range setupProducts {
 		id, err := withTries(ctx, func(int) (string, error) {

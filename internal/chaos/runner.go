@@ -160,7 +160,7 @@ func (x *experimentRun) load(ctx context.Context) error {
 	x.t0 = time.Now()
 	x.smp = startSampler(ctx, x.a, x.st.order.url+"/metrics", x.since)
 	x.gen = newLoadGen(x.st.order.url, cfg.settings.clientTimeout(), cfg.opts.Rate, x.since)
-	wl := newWorkload(x.exp.Name, cfg.opts.Seed, x.cat.users, x.cat.products, "prd_00000000000000000000000000")
+	wl := newWorkload(x.exp.Name, cfg.opts.Seed, x.cat.users, x.cat.admin, x.cat.products, "prd_00000000000000000000000000")
 
 	x.probed = probe(ctx, x.gen, x.smp, wl, x.reqs)
 	if err := ctx.Err(); err != nil {

@@ -55,12 +55,16 @@ type stack struct {
 	env []string // the settings every service runs with
 	// secret is the services' SERVICE_SECRET, made for this stack and
 	// kept out of env, which is printed.
-	secret  string
-	proxies *proxies
-	log     *serviceLog
-	user    *service
-	product *service
-	order   *service
+	secret string
+	// adminEmail and adminPassword are the admin usersvc makes at start
+	// (ADMIN_EMAIL, ADMIN_PASSWORD), through whom the runner sets up the
+	// catalogue and reads everything for the invariants.
+	adminEmail, adminPassword string
+	proxies                   *proxies
+	log                       *serviceLog
+	user                      *service
+	product                   *service
+	order                     *service
 	// where describes the target and the databases, for the terminal.
 	where string
 	// stop stops the services and removes their data; it is set once
@@ -102,10 +106,12 @@ func (cfg stackConfig) ports() ([]int, error) {
 // answers /healthz. On error nothing it started is left running.
 func startStack(ctx context.Context, cfg stackConfig) (*stack, error) {
 	s := &stack{
-		env:     append(cfg.Settings.env(), "LOG_FORMAT=json"),
-		secret:  servicesecret.New(),
-		proxies: newProxies(),
-		log:     newServiceLog(cfg.Output),
+		env:           append(cfg.Settings.env(), "LOG_FORMAT=json"),
+		secret:        servicesecret.New(),
+		adminEmail:    "chaos-admin@kitshop.local",
+		adminPassword: servicesecret.New()[:24],
+		proxies:       newProxies(),
+		log:           newServiceLog(cfg.Output),
 	}
 	var err error
 	switch cfg.Target {

@@ -61,7 +61,8 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 			Name: name,
 			Path: cfg.Executable,
 			Args: []string{name, "-http-addr", addr, "-database-url", databases[name]},
-			Env:  append(append([]string{"SERVICE_SECRET=" + s.secret}, s.env...), env...),
+			Env: append(append([]string{"SERVICE_SECRET=" + s.secret,
+				"ADMIN_EMAIL=" + s.adminEmail, "ADMIN_PASSWORD=" + s.adminPassword}, s.env...), env...),
 			// procs writes each line in one Write; the log is safe for
 			// concurrent use.
 			Output: s.log,
@@ -76,7 +77,8 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 	if s.user, err = start("usersvc", userAddr); err != nil {
 		return err
 	}
-	if s.product, err = start("productsvc", productAddr); err != nil {
+	// productsvc verifies tokens against usersvc's keys, fetched directly.
+	if s.product, err = start("productsvc", productAddr, "USER_SERVICE_URL=http://"+userAddr); err != nil {
 		return err
 	}
 	s.order, err = start("ordersvc", orderAddr,

@@ -25,6 +25,9 @@ type orderRequest struct {
 	Key  string
 	Body orderservice.CreateOrderRequest
 	Bad  bool
+	// Token is the caller's: the ordering customer's, or the admin's for
+	// an order for a user who does not exist.
+	Token string
 }
 
 // workload makes the load's requests: a random user, one or two distinct
@@ -33,22 +36,24 @@ type orderRequest struct {
 type workload struct {
 	prefix   string
 	rnd      *rand.Rand
-	users    []string
+	users    []customer
+	admin    string // the admin's token
 	products []string
 	unknown  string // a well-formed product ID that does not exist
 	seq      int
 }
 
-func newWorkload(prefix string, seed int64, users, products []string, unknownProduct string) *workload {
+func newWorkload(prefix string, seed int64, users []customer, admin string, products []string, unknownProduct string) *workload {
 	return &workload{prefix: prefix, rnd: rand.New(rand.NewPCG(uint64(seed), 0x6b697473686f70)),
-		users: users, products: products, unknown: unknownProduct}
+		users: users, admin: admin, products: products, unknown: unknownProduct}
 }
 
 // next returns the next request.
 func (w *workload) next() orderRequest {
 	w.seq++
 	req := orderRequest{Key: fmt.Sprintf("%s-%06d", w.prefix, w.seq)}
-	req.Body.UserID = w.users[w.rnd.IntN(len(w.users))]
+	u := w.users[w.rnd.IntN(len(w.users))]
+	req.Body.UserID, req.Token = u.ID, u.Token
 	n := 1 + w.rnd.IntN(2)
 	first := w.rnd.IntN(len(w.products))
 	for i := range n {
@@ -69,7 +74,9 @@ func (w *workload) probe(user bool) orderRequest {
 	r.Key = fmt.Sprintf("%s-probe-%06d", w.prefix, w.seq)
 	r.Bad = true
 	if user {
-		r.Body.UserID = "usr_00000000000000000000000000"
+		// Only an admin may order for another user, and so reach usersvc
+		// with a user that does not exist.
+		r.Body.UserID, r.Token = "usr_00000000000000000000000000", w.admin
 		r.Body.Items = r.Body.Items[:1]
 		r.Body.Items[0].ProductID = w.products[0]
 	} else {

@@ -53,6 +53,14 @@ func RunGateway(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	// The gateway verifies user tokens (a service token has no business
+	// here: with no service secret, it is refused).
+	verifier, userDep, err := remoteVerifier(*userURL, "", logger)
+	if err != nil {
+		return fmt.Errorf("-user-url (USER_SERVICE_URL): %w", err)
+	}
+	defer userDep.Close()
+	cfg.Verify = verifier.Verify
 	client := transport.NewPooledHTTPClient()
 	defer client.CloseIdleConnections()
 	handler, err := gateway.New(cfg, client.Transport, logger, obs.NewRegistry())

@@ -10,10 +10,13 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kitshop/kitshop/internal/authn"
 	"github.com/kitshop/kitshop/internal/obs"
 	"github.com/kitshop/kitshop/internal/periodic"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/pkg/orderservice/orderstore"
+	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
 )
@@ -63,9 +66,14 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	reg.MustRegister(newUnresolvedOrders(store.CountUnresolved))
 
 	httpClient := transport.NewPooledHTTPClient()
+	// ordersvc calls as itself, with a service token, also from its
+	// recovery loop, which has no user; it verifies its callers' tokens
+	// against usersvc's keys, fetched through the same resilient client.
+	asService := transport.WithTokenSource(auth.ServiceTokenSource(*common.serviceSecret, "ordersvc"))
+	verifier := authn.NewVerifier(auth.NewKeySet(userservice.NewHTTPClient(userDep, httpClient).JWKS), *common.serviceSecret)
 	svc := orderservice.NewService(store,
-		orderservice.NewUsersClient(userDep, httpClient),
-		orderservice.NewProductsClient(productDep, httpClient),
+		orderservice.NewUsersClient(userDep, httpClient, asService),
+		orderservice.NewProductsClient(productDep, httpClient, asService),
 		// No request outlives REQUEST_TIMEOUT, nor its bookkeeping the
 		// cleanup budget: an order older than both is abandoned.
 		orderservice.WithOrphanAge(*common.requestTimeout+time.Second),
@@ -75,7 +83,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	svc = orderservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 	svc = orderservice.InstrumentingMiddleware(orderservice.NewMethodDuration(reg))(svc)
 
-	handler := orderservice.NewHTTPHandler(orderservice.NewEndpointSet(svc), transport.Ops{
+	handler := orderservice.NewHTTPHandler(orderservice.NewEndpointSet(svc, verifier.Authenticate()), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),
 		Metrics:  transport.NewHTTPMetrics(reg),
 		Ready:    orderReady(store.Ping, userDep, productDep),

@@ -28,6 +28,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		"how long a reservation is held before it expires")
 	idemTTL := fl.Duration("idempotency-ttl", "IDEMPOTENCY_TTL", productservice.DefaultIdempotencyTTL,
 		"how long an idempotency record (and an ended reservation) is kept after it settled")
+	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated, whose keys verify access tokens")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +46,11 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
+	verifier, userDep, err := remoteVerifier(*userURL, *common.serviceSecret, logger)
+	if err != nil {
+		return fmt.Errorf("-user-url (USER_SERVICE_URL): %w", err)
+	}
+	defer userDep.Close()
 	store, err := productstore.Open(ctx, *common.databaseURL)
 	if err != nil {
 		return err
@@ -75,7 +81,7 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	svc = productservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 	svc = productservice.InstrumentingMiddleware(productservice.NewMethodDuration(reg))(svc)
 
-	handler := productservice.NewHTTPHandler(productservice.NewEndpointSet(svc), transport.Ops{
+	handler := productservice.NewHTTPHandler(productservice.NewEndpointSet(svc, verifier.Authenticate()), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),
 		Metrics:  transport.NewHTTPMetrics(reg),
 		Ready:    pingReady(store.Ping),

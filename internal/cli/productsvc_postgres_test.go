@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/pgtest"
+	"github.com/kitshop/kitshop/internal/testkit"
+	"github.com/kitshop/kitshop/pkg/auth"
 )
 
 // sample is one request of the load: when it started, how long it took,
@@ -37,8 +39,11 @@ func TestProductServiceRidesOutADatabaseRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedWriter{}
 	done := make(chan error, 1)
+	tokens := testkit.NewTokens(t)
+	admin, jwks := tokens.User(t, "usr_admin", auth.RoleAdmin), tokens.ServeJWKS(t)
 	go func() {
-		done <- RunProductService(ctx, []string{"-http-addr", addr, "-database-url", dbURL, "-reservation-ttl", "1s"}, mapEnv(nil), out)
+		done <- RunProductService(ctx, []string{"-http-addr", addr, "-database-url", dbURL, "-reservation-ttl", "1s",
+			"-user-url", jwks}, mapEnv(nil), out)
 	}()
 	defer func() {
 		cancel()
@@ -57,6 +62,7 @@ func TestProductServiceRidesOutADatabaseRestart(t *testing.T) {
 	call := func(method, path, body string) sample {
 		s := sample{start: time.Now()}
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
 		resp, err := client.Do(req)
 		s.took = time.Since(s.start)
 		if err != nil {

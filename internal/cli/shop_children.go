@@ -52,6 +52,7 @@ func wireChildren(dataDir string, all []*shopChild) {
 			c.args = append(c.args, "-database-url", "sqlite:"+filepath.Join(dataDir, c.name+".db"))
 		}
 	}
+	all[1].args = append(all[1].args, "-user-url", url["usersvc"])
 	all[2].args = append(all[2].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"])
 	all[3].args = append(all[3].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"], "-order-url", url["ordersvc"])
 }

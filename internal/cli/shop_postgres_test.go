@@ -27,19 +27,20 @@ func TestShopOnPostgres(t *testing.T) {
 	dropShopDatabases(t, server) // fresh ones, and none left after
 	t.Cleanup(func() { dropShopDatabases(t, server) })
 
-	run := func() (gateway string, stop func()) {
-		args := shopArgs(t)
+	args := shopArgs(t) // one data directory: the admin's password is kept there
+	run := func() (gateway string, admin map[string]string, stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		out := &lockedWriter{}
 		errc := make(chan error, 1)
 		go func() {
 			errc <- runShop(ctx, append(args, "-postgres", server), mapEnv(nil), out, shopOptions{exe: bin, signals: make(chan os.Signal, 1)})
 		}()
-		waitOutput(t, out, `all services ready`, 60*time.Second)
+		waitOutput(t, out, `Ctrl-C stops the shop`, 60*time.Second)
 		if !strings.Contains(out.String(), "(data in postgres://postgres@127.0.0.1:") {
 			t.Errorf("the shop does not say where the data is:\n%s", out)
 		}
-		return shopURL(t, out, "gateway"), func() {
+		gw := shopURL(t, out, "gateway")
+		return gw, shopAdmin(t, out, gw), func() {
 			cancel()
 			select {
 			case err := <-errc:
@@ -52,8 +53,8 @@ func TestShopOnPostgres(t *testing.T) {
 		}
 	}
 
-	gw, stop := run()
-	asJSON := map[string]string{"Content-Type": "application/json"}
+	gw, admin, stop := run()
+	asJSON := admin // the admin adds the product and orders for Ada
 	u := do(t, "POST", gw+"/v1/users", `{"name":"Ada","email":"ada@example.com","password":"correct horse"}`, asJSON)
 	p := do(t, "POST", gw+"/v1/products", `{"name":"Widget","price_cents":250,"stock":10}`, asJSON)
 	if u.status != 201 || p.status != 201 {
@@ -83,9 +84,9 @@ func TestShopOnPostgres(t *testing.T) {
 	}
 
 	// A second run finds its databases and their data.
-	gw, stop = run()
+	gw, admin, stop = run()
 	defer stop()
-	if r := do(t, "GET", gw+"/v1/orders/"+orderID, "", nil); r.status != 200 {
+	if r := do(t, "GET", gw+"/v1/orders/"+orderID, "", admin); r.status != 200 {
 		t.Fatalf("the order after a restart of the shop: %d %s", r.status, r.body)
 	}
 	if r := do(t, "GET", gw+"/v1/products/"+productID, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"stock":7`) {

@@ -49,6 +49,30 @@ func shopArgs(t *testing.T) []string {
 	}
 }
 
+// shopAdmin signs in, through the gateway at gw, as the admin the shop
+// made, with the password it keeps where its output says, and returns the
+// headers of a JSON request with the admin's token.
+func shopAdmin(t *testing.T, out fmt.Stringer, gw string) map[string]string {
+	t.Helper()
+	m := regexp.MustCompile(`shop \| admin: admin@kitshop\.local, password in (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the shop did not say where the admin's password is:\n%s", out)
+	}
+	password, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, _ := json.Marshal(map[string]string{"email": ShopAdminEmail, "password": strings.TrimSpace(string(password))})
+	r := do(t, "POST", gw+"/v1/sessions", string(login), map[string]string{"Content-Type": "application/json"})
+	var sess struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(r.body, &sess); err != nil || r.status != 201 {
+		t.Fatalf("admin sign-in: %d %s", r.status, r.body)
+	}
+	return map[string]string{"Authorization": "Bearer " + sess.AccessToken, "Content-Type": "application/json"}
+}
+
 // shopURL is the URL at which the shop said service is ready.
 func shopURL(t *testing.T, out fmt.Stringer, service string) string {
 	t.Helper()
@@ -212,7 +236,7 @@ func TestShopReportsADeadChildAndRestartsItOnSIGHUP(t *testing.T) {
 	if m[1] == strconv.Itoa(pid) {
 		t.Errorf("restarted usersvc has the old pid")
 	}
-	if r := do(t, "GET", gw+"/v1/users", "", nil); r.status != 200 {
+	if r := do(t, "GET", gw+"/v1/users", "", shopAdmin(t, out, gw)); r.status != 200 {
 		t.Errorf("GET /v1/users after the restart: %d %s", r.status, r.body)
 	}
 	sigs <- syscall.SIGHUP
@@ -312,8 +336,9 @@ func TestShopBinaryRunsTheWholeShop(t *testing.T) {
 		}
 	}
 	gw := shopURL(t, out, "gateway")
+	admin := shopAdmin(t, out, gw)
 	for _, path := range []string{"/healthz", "/readyz", "/v1/users", "/v1/products", "/v1/orders"} {
-		if r := do(t, "GET", gw+path, "", nil); r.status != 200 {
+		if r := do(t, "GET", gw+path, "", admin); r.status != 200 {
 			t.Errorf("GET %s through the gateway: %d %s", path, r.status, r.body)
 		}
 	}

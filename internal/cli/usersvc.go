@@ -9,7 +9,9 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/kitshop/kitshop/internal/authn"
 	"github.com/kitshop/kitshop/internal/obs"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/userservice"
 	"github.com/kitshop/kitshop/pkg/userservice/userstore"
@@ -74,6 +76,8 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	reg := obs.NewRegistry()
 	var svc userservice.Service = userservice.NewService(userservice.NewCachedStore(store, *cacheSize),
 		userservice.WithTokens(store, sealer, *tokenTTL))
+	// usersvc verifies tokens against its own keys, read where it signs.
+	verifier := authn.NewVerifier(auth.NewKeySet(svc.JWKS), *common.serviceSecret)
 	if *adminEmail != "" {
 		admin, err := userservice.BootstrapAdmin(ctx, svc, store, *adminEmail, *adminPassword)
 		if err != nil {
@@ -84,7 +88,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	svc = userservice.LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 	svc = userservice.InstrumentingMiddleware(userservice.NewMethodDuration(reg))(svc)
 
-	handler := userservice.NewHTTPHandler(userservice.NewEndpointSet(svc), transport.Ops{
+	handler := userservice.NewHTTPHandler(userservice.NewEndpointSet(svc, verifier.Authenticate()), transport.Ops{
 		Logger:   log.With(logger, "component", "http"),
 		Metrics:  transport.NewHTTPMetrics(reg),
 		Ready:    pingReady(store.Ping),

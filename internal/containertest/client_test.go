@@ -83,7 +83,12 @@ func (a answer) unavailable(dependency string) error {
 // client speaks JSON to the containers, on loopback only. Each request has
 // a bound well above any the shop should take, so a hang fails the test
 // instead of stalling it.
-type client struct{ http http.Client }
+type client struct {
+	http http.Client
+	// token, if not "", goes with every request: the access token of the
+	// last signIn.
+	token string
+}
 
 func newClient() *client { return &client{http: http.Client{Timeout: 15 * time.Second}} }
 
@@ -106,6 +111,9 @@ func (c *client) do(ctx context.Context, method, target string, body any, idempo
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	began := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -117,6 +125,20 @@ func (c *client) do(ctx context.Context, method, target string, body any, idempo
 		return answer{}, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	return answer{status: resp.StatusCode, header: resp.Header, body: data, took: time.Since(began)}, nil
+}
+
+// signIn signs in through the gateway at base; later requests carry the
+// access token.
+func (c *client) signIn(ctx context.Context, base, email, password string) error {
+	c.token = ""
+	var sess struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := c.create(ctx, base+"/v1/sessions", map[string]string{"email": email, "password": password}, &sess); err != nil {
+		return err
+	}
+	c.token = sess.AccessToken
+	return nil
 }
 
 // create POSTs body and decodes the 201 into out.

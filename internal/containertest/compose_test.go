@@ -53,7 +53,12 @@ type stack struct {
 	gateway  string // base URLs on loopback
 	orders   string
 	products string // published by testdata/compose.test.yml only
+	// adminPassword is the password of adminEmail, whom usersvc makes.
+	adminPassword string
 }
+
+// adminEmail is the admin the stack's usersvc makes at start.
+const adminEmail = "admin@kitshop.local"
 
 // skipLoudly skips the test with a line that says so even without -v,
 // or fails it when KITSHOP_REQUIRE_DOCKER is set.
@@ -98,7 +103,9 @@ func startStack(ctx context.Context, t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, image: "kitshop:" + project}
-	extra := []string{"KITSHOP_IMAGE=" + s.image, "SERVICE_SECRET=" + servicesecret.New()}
+	s.adminPassword = servicesecret.New()[:24]
+	extra := []string{"KITSHOP_IMAGE=" + s.image, "SERVICE_SECRET=" + servicesecret.New(),
+		"ADMIN_EMAIL=" + adminEmail, "ADMIN_PASSWORD=" + s.adminPassword}
 	for k, v := range settings {
 		extra = append(extra, k+"="+v)
 	}

@@ -101,10 +101,18 @@ func (w *walk) walkThrough(ctx context.Context, t *testing.T) {
 		"name": "Ada Lovelace", "email": "ada@example.com", "password": "analytical-engine"}, &u); err != nil {
 		t.Fatal(err)
 	}
+	// The admin (ADMIN_EMAIL, ADMIN_PASSWORD from the environment, as an
+	// .env file gives them) adds the product; Ada orders for herself.
+	if err := w.c.signIn(ctx, w.s.gateway, adminEmail, w.s.adminPassword); err != nil {
+		t.Fatal(err)
+	}
 	w.initialStock = 1000
 	var p product
 	if err := w.c.create(ctx, w.s.gateway+"/v1/products", map[string]any{
 		"name": "Difference engine", "price_cents": 125000, "stock": w.initialStock}, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.c.signIn(ctx, w.s.gateway, "ada@example.com", "analytical-engine"); err != nil {
 		t.Fatal(err)
 	}
 	w.user, w.product = u.ID, p.ID

@@ -60,16 +60,19 @@ func TestOrderServiceKilledBetweenReserveAndConfirm(t *testing.T) {
 	if code := call(t, "POST", s.users+"/v1/users", map[string]string{"name": "Ada", "email": "ada@example.com", "password": "correct horse"}, nil, &u); code != 201 {
 		t.Fatalf("create user: %d", code)
 	}
+	admin := s.admin()
 	var p product
-	if code := call(t, "POST", s.products+"/v1/products", map[string]any{"name": "Widget", "price_cents": 500, "stock": 10}, nil, &p); code != 201 {
+	if code := call(t, "POST", s.products+"/v1/products", map[string]any{"name": "Widget", "price_cents": 500, "stock": 10}, admin, &p); code != 201 {
 		t.Fatalf("create product: %d", code)
 	}
 	body := map[string]any{"user_id": u.ID, "items": []map[string]any{{"product_id": p.ID, "quantity": 3}}}
-	key := map[string]string{"Idempotency-Key": "crash-1"}
+	ada := s.signIn("ada@example.com", "correct horse")
+	key := map[string]string{"Idempotency-Key": "crash-1", "Authorization": ada["Authorization"]}
 
 	// The first try dies with ordersvc.
 	req, _ := http.NewRequest("POST", s.orders+"/v1/orders", strings.NewReader(`{"user_id":"`+u.ID+`","items":[{"product_id":"`+p.ID+`","quantity":3}]}`))
 	req.Header.Set("Idempotency-Key", "crash-1")
+	req.Header.Set("Authorization", ada["Authorization"])
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("first try answered %d; want the connection to die with ordersvc", resp.StatusCode)
@@ -116,13 +119,13 @@ func TestOrderServiceKilledBetweenReserveAndConfirm(t *testing.T) {
 
 	// Exactly one order, its reservation confirmed, stock taken once.
 	var orders struct{ Items []orderBody }
-	call(t, "GET", s.orders+"/v1/orders?limit=500", nil, nil, &orders)
+	call(t, "GET", s.orders+"/v1/orders?limit=500", nil, admin, &orders)
 	if len(orders.Items) != 1 || orders.Items[0].ID != got.ID {
 		t.Fatalf("orders = %+v, want only %s", orders.Items, got.ID)
 	}
 	var confirmed, held struct{ Items []reservation }
-	call(t, "GET", s.products+"/v1/reservations?status=confirmed&limit=500", nil, nil, &confirmed)
-	call(t, "GET", s.products+"/v1/reservations?status=held&limit=500", nil, nil, &held)
+	call(t, "GET", s.products+"/v1/reservations?status=confirmed&limit=500", nil, admin, &confirmed)
+	call(t, "GET", s.products+"/v1/reservations?status=held&limit=500", nil, admin, &held)
 	if len(confirmed.Items) != 1 || confirmed.Items[0].OrderID != got.ID || len(held.Items) != 0 {
 		t.Fatalf("confirmed reservations %+v, held %+v; want one for %s", confirmed.Items, held.Items, got.ID)
 	}

@@ -58,6 +58,31 @@ type stack struct {
 	gateway                 string
 	procs                   map[string]*procs.Process
 	log                     *testkit.LogSink
+	// data holds the databases and admin-password, as the shop's ./data.
+	data string
+}
+
+// signIn signs in at usersvc and returns the headers of a request with the
+// access token.
+func (s *stack) signIn(email, password string) map[string]string {
+	s.t.Helper()
+	var sess struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code := call(s.t, "POST", s.users+"/v1/sessions", map[string]string{"email": email, "password": password}, nil, &sess); code != 201 {
+		s.t.Fatalf("sign-in as %s: %d", email, code)
+	}
+	return map[string]string{"Authorization": "Bearer " + sess.AccessToken}
+}
+
+// admin signs in as the stack's admin.
+func (s *stack) admin() map[string]string {
+	s.t.Helper()
+	password, err := os.ReadFile(filepath.Join(s.data, "admin-password"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.signIn("admin@kitshop.local", strings.TrimSpace(string(password)))
 }
 
 // socket binds a loopback port for a service, which serves on it from its
@@ -82,7 +107,13 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 	}
 	data := t.TempDir()
 	secret := servicesecret.New()
-	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &testkit.LogSink{}}
+	s := &stack{t: t, procs: map[string]*procs.Process{}, log: &testkit.LogSink{}, data: data}
+	// usersvc makes the admin, as the shop has it make admin@kitshop.local,
+	// and the password is kept where the shop keeps it.
+	adminPassword := servicesecret.New()[:24]
+	if err := os.WriteFile(filepath.Join(data, "admin-password"), []byte(adminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sockets := map[string]*procs.Socket{"usersvc": socket(t), "productsvc": socket(t), "ordersvc": socket(t), "gateway": socket(t)}
 	addr := map[string]string{}
 	for name, s := range sockets {
@@ -102,6 +133,10 @@ func startStack(t *testing.T, productProxy func(target string) string, env ...st
 			Files:  sockets[name].Files,
 		}
 		switch name {
+		case "usersvc":
+			spec.Env = append(spec.Env, "ADMIN_EMAIL=admin@kitshop.local", "ADMIN_PASSWORD="+adminPassword)
+		case "productsvc":
+			spec.Env = append(spec.Env, "USER_SERVICE_URL="+s.users)
 		case "ordersvc":
 			spec.Env = append(spec.Env, "USER_SERVICE_URL="+s.users, "PRODUCT_SERVICE_URL="+productForOrders)
 		case "gateway":

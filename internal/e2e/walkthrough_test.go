@@ -3,13 +3,14 @@ package e2e
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
 
 // TestREADMEWalkthrough runs the README's walk-through block verbatim, with
-// only the gateway's address changed, twice against the same shop and
+// only the gateway's address and the admin's password file changed, twice against the same shop and
 // databases (as a reader who pastes it again does), and checks what each
 // run prints.
 func TestREADMEWalkthrough(t *testing.T) {
@@ -23,6 +24,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal("README has no walk-through block")
 	}
 	script := strings.ReplaceAll(string(block[1]), "localhost:8080", strings.TrimPrefix(s.gateway, "http://"))
+	// The stack keeps its admin's password where the shop does, in its
+	// own data directory.
+	script = strings.ReplaceAll(script, "data/admin-password", filepath.Join(s.data, "admin-password"))
 	var users []string
 	for run := 1; run <= 2; run++ {
 		out, err := exec.Command("bash", "-euo", "pipefail", "-c", script).CombinedOutput()
@@ -48,6 +52,9 @@ func checkWalkthrough(t *testing.T, run int, text string) string {
 		regexp.MustCompile(`HTTP/1.1 409 Conflict`),
 		regexp.MustCompile(`"code":"insufficient_stock","message":"insufficient stock for product prd_[0-9a-z]{26}: 98 left, 1000 requested"`),
 		regexp.MustCompile(`"stock":98,`),
+		regexp.MustCompile(`order ord_[0-9a-z]{26} again`),
+		regexp.MustCompile(`Grace reads Ada's order: 404`),
+		regexp.MustCompile(`no token: 401`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("run %d: walk-through output lacks %s:\n%s", run, want, text)

@@ -70,7 +70,7 @@ func (r *runner) orders(ctx context.Context) Orders {
 	s := r.s
 	o := Orders{Target: "POST /v1/orders end to end: gateway -> ordersvc -> usersvc + productsvc (201 expected)"}
 	fmt.Fprintf(r.out, "  %s\n", o.Target)
-	t := wirePostOrders("orders", s.addrs[gatewayName], userIDs(s), productIDs(s), http.StatusCreated,
+	t := wirePostOrders("orders", s.addrs[gatewayName], userIDs(s), s.tokens, productIDs(s), http.StatusCreated,
 		s.pids(gatewayName, orderName, userName, productName))
 	o.Max = Summarize(t.name, []Window{closedLoop(ctx, t, r.opts.workers, r.opts.warmup, r.opts.window, r.meter)})
 	fmt.Fprintf(r.out, "    closed loop: %.0f req/s, p99 %s, %d errors\n", o.Max.RPS, ms(o.Max.P99), o.Max.Errors)
@@ -104,7 +104,7 @@ func (r *runner) breaker(ctx context.Context) (Breaker, error) {
 	s := r.s
 	b := Breaker{Target: "POST /v1/orders to ordersvc with usersvc killed (503 dependency_unavailable expected)"}
 	fmt.Fprintf(r.out, "  %s\n", b.Target)
-	t := wirePostOrders("fast-fail", s.addrs[orderName], userIDs(s), productIDs(s), http.StatusServiceUnavailable,
+	t := wirePostOrders("fast-fail", s.addrs[orderName], userIDs(s), s.tokens, productIDs(s), http.StatusServiceUnavailable,
 		s.pids(orderName))
 	if err := s.procs[userName].Kill(); err != nil {
 		return b, err
@@ -168,7 +168,7 @@ func (r *runner) breaker(ctx context.Context) (Breaker, error) {
 		if f == breakerFractions[0] && len(windows) > 0 {
 			// The floor of this machine at that rate: raw net/http's GET,
 			// open loop too. What the client sees beyond it is not ordersvc.
-			raw := wireGetUsers("raw net/http GET", s.addrs[rawName], s.users, s.pids(rawName))
+			raw := wireGetUsers("raw net/http GET", s.addrs[rawName], s.users, s.tokens, s.pids(rawName))
 			w := openLoop(ctx, raw, r.opts.openConns, windows[0].Rate, r.opts.warmup, r.opts.window, r.meter)
 			b.Floor = &OpenLoop{Fraction: f, Rate: windows[0].Rate, Summary: Summarize(raw.name, []Window{w})}
 			fmt.Fprintf(r.out, "      raw net/http GET at the same rate: p50 %s, p99 %s, %d errors\n",

@@ -217,19 +217,19 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 	sampler := startRSSSampler(s, 200*time.Millisecond)
 	if opts.runs(phaseServer) {
 		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareServer,
-			wireGetUsers("usersvc", s.addrs[userName], s.users, s.pids(userName)),
-			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.pids(rawName))))
+			wireGetUsers("usersvc", s.addrs[userName], s.users, s.tokens, s.pids(userName)),
+			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.tokens, s.pids(rawName))))
 		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareKit,
-			wireGetUsers("go-kit alone", s.addrs[kitName], s.users, s.pids(kitName)),
-			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.pids(rawName))))
+			wireGetUsers("go-kit alone", s.addrs[kitName], s.users, s.tokens, s.pids(kitName)),
+			wireGetUsers("raw net/http", s.addrs[rawName], s.users, s.tokens, s.pids(rawName))))
 	}
 	if opts.runs(phaseClient) {
-		resilient, closeResilient, err := resilientGetUser("resilient client", s.url(userName), s.users, s.pids(userName))
+		resilient, closeResilient, err := resilientGetUser("resilient client", s.url(userName), s.users, s.serviceTokens(), s.pids(userName))
 		if err != nil {
 			return err
 		}
-		raw, closeRaw := rawGetUser("raw http.Client", s.url(userName), s.users, max(opts.workers, opts.openConns), 0, s.pids(userName))
-		rawTimeout, closeRawTimeout := rawGetUser("raw, Client.Timeout", s.url(userName), s.users, max(opts.workers, opts.openConns),
+		raw, closeRaw := rawGetUser("raw http.Client", s.url(userName), s.users, s.serviceTokens(), max(opts.workers, opts.openConns), 0, s.pids(userName))
+		rawTimeout, closeRawTimeout := rawGetUser("raw, Client.Timeout", s.url(userName), s.users, s.serviceTokens(), max(opts.workers, opts.openConns),
 			time.Second, s.pids(userName)) // CALL_TIMEOUT's default, as resilientGetUser has
 		c := r.compare(ctx, CompareClient, resilient, raw)
 		// Here the clients are the subject: their CPU is the load generator's.
@@ -249,8 +249,8 @@ func runStack(ctx context.Context, opts options, exe string, out io.Writer, cpus
 	}
 	if opts.runs(phaseGateway) {
 		rep.Comparisons = append(rep.Comparisons, r.compare(ctx, CompareGateway,
-			wireGetUsers("via gateway", s.addrs[gatewayName], s.users, s.pids(gatewayName, userName)),
-			wireGetUsers("direct", s.addrs[userName], s.users, s.pids(userName))))
+			wireGetUsers("via gateway", s.addrs[gatewayName], s.users, s.tokens, s.pids(gatewayName, userName)),
+			wireGetUsers("direct", s.addrs[userName], s.users, s.tokens, s.pids(userName))))
 	}
 	if opts.runs(phaseOrders) {
 		rep.Orders = r.orders(ctx)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kitshop/kitshop/internal/procs"
 	"github.com/kitshop/kitshop/internal/servicesecret"
+	"github.com/kitshop/kitshop/pkg/auth"
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
 )
@@ -49,6 +50,18 @@ type stack struct {
 	users   []userservice.User
 	prods   []productservice.Product
 	client  *http.Client // for setup calls
+	// secret is the services' SERVICE_SECRET; tokens holds each user's
+	// access token by user ID; adminPassword is the admin's, whom usersvc
+	// makes at start.
+	secret        string
+	tokens        map[string]string
+	adminPassword string
+}
+
+// serviceTokens is the token source of a client calling usersvc as
+// ordersvc does: its service token.
+func (s *stack) serviceTokens() func(context.Context) (string, error) {
+	return auth.ServiceTokenSource(s.secret, "ordersvc")
 }
 
 // The children's names, as their first argument.
@@ -71,14 +84,17 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 	}
 	s := &stack{
 		dir: dir, exe: exe,
-		life:    context.WithoutCancel(ctx), // stopped by close, in order
-		out:     newTailWriter(40),
-		procs:   map[string]*procs.Process{},
-		sockets: map[string]*procs.Socket{},
-		addrs:   map[string]string{},
-		client:  &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second},
-		env:     []string{"SERVICE_SECRET=" + servicesecret.New()},
+		life:          context.WithoutCancel(ctx), // stopped by close, in order
+		out:           newTailWriter(40),
+		procs:         map[string]*procs.Process{},
+		sockets:       map[string]*procs.Socket{},
+		addrs:         map[string]string{},
+		client:        &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second},
+		secret:        servicesecret.New(),
+		adminPassword: servicesecret.New()[:24],
+		tokens:        map[string]string{},
 	}
+	s.env = []string{"SERVICE_SECRET=" + s.secret}
 	if len(cpus) > 0 {
 		s.env = append(s.env, cpusEnv+"="+joinInts(cpus))
 	}
@@ -104,8 +120,8 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 		name string
 		args []string
 	}{
-		{userName, db(userName)},
-		{productName, db(productName)},
+		{userName, append(db(userName), "-admin-email", loadAdminEmail, "-admin-password", s.adminPassword)},
+		{productName, append(db(productName), "-user-url", s.url(userName))},
 		{orderName, append(db(orderName), "-user-url", s.url(userName), "-product-url", s.url(productName))},
 		{gatewayName, []string{"-user-url", s.url(userName), "-product-url", s.url(productName), "-order-url", s.url(orderName)}},
 	} {
@@ -179,16 +195,21 @@ func (s *stack) seed(ctx context.Context, users, products int) error {
 		wg.Go(func() {
 			for i := range next {
 				var u userservice.User
-				err := s.post(ctx, userName, "/v1/users", map[string]any{
+				err := s.post(ctx, userName, "/v1/users", "", map[string]any{
 					"name": fmt.Sprintf("Load Tester %d", i), "email": fmt.Sprintf("load-%d@example.com", i),
-					"password": "correct horse battery staple",
+					"password": loadPassword,
 				}, &u)
+				var token string
+				if err == nil {
+					token, err = s.login(ctx, u.Email, loadPassword)
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
 				if err == nil {
 					s.users = append(s.users, u)
+					s.tokens[u.ID] = token
 				}
 				mu.Unlock()
 			}
@@ -202,9 +223,13 @@ func (s *stack) seed(ctx context.Context, users, products int) error {
 	if firstErr != nil {
 		return fmt.Errorf("seed users: %w", firstErr)
 	}
+	admin, err := s.login(ctx, loadAdminEmail, s.adminPassword)
+	if err != nil {
+		return fmt.Errorf("seed products: admin sign-in: %w", err)
+	}
 	for i := range products {
 		var p productservice.Product
-		if err := s.post(ctx, productName, "/v1/products", map[string]any{
+		if err := s.post(ctx, productName, "/v1/products", admin, map[string]any{
 			"name": fmt.Sprintf("Widget %d", i), "price_cents": 1000 + i, "stock": 1_000_000_000,
 		}, &p); err != nil {
 			return fmt.Errorf("seed products: %w", err)
@@ -214,8 +239,25 @@ func (s *stack) seed(ctx context.Context, users, products int) error {
 	return nil
 }
 
-// post sends a JSON body to a service and decodes its 201 answer into out.
-func (s *stack) post(ctx context.Context, name, path string, body, out any) error {
+// The load's users all have one password; usersvc makes the admin, who
+// adds the products.
+const (
+	loadPassword   = "correct horse battery staple"
+	loadAdminEmail = "loadbench-admin@kitshop.local"
+)
+
+// login signs in at usersvc and returns the access token.
+func (s *stack) login(ctx context.Context, email, password string) (string, error) {
+	var sess userservice.Session
+	if err := s.post(ctx, userName, "/v1/sessions", "", map[string]string{"email": email, "password": password}, &sess); err != nil {
+		return "", err
+	}
+	return sess.AccessToken, nil
+}
+
+// post sends a JSON body to a service, with token if not "", and decodes
+// its 201 answer into out.
+func (s *stack) post(ctx context.Context, name, path, token string, body, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -225,6 +267,9 @@ func (s *stack) post(ctx context.Context, name, path string, body, out any) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return err

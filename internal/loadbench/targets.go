@@ -33,11 +33,12 @@ type statusError struct{ got, want int }
 func (e statusError) Error() string { return fmt.Sprintf("status %d, want %d", e.got, e.want) }
 
 // wireGetUsers is GET /v1/users/{id} on addr over the load generator's own
-// HTTP/1.1 client, cycling through the users.
-func wireGetUsers(name, addr string, users []userservice.User, pids func() []int) target {
+// HTTP/1.1 client, cycling through the users, each read by the user
+// themselves with their access token from tokens (by user ID).
+func wireGetUsers(name, addr string, users []userservice.User, tokens map[string]string, pids func() []int) target {
 	reqs := make([][]byte, len(users))
 	for i, u := range users {
-		reqs[i] = buildRequest(nil, http.MethodGet, addr, "/v1/users/"+u.ID, nil, nil)
+		reqs[i] = buildRequest(nil, http.MethodGet, addr, "/v1/users/"+u.ID, []string{"Authorization: Bearer " + tokens[u.ID]}, nil)
 	}
 	return target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
 		c := newWireConn(addr, wireTimeout)
@@ -61,19 +62,22 @@ var keySeq atomic.Int64
 
 // wirePostOrders is POST /v1/orders on addr over the load generator's own
 // client, one item of one product per order, each with its own
-// Idempotency-Key, expecting status want.
-func wirePostOrders(name, addr string, userIDs, productIDs []string, want int, pids func() []int) target {
+// Idempotency-Key and its user's access token (tokens, by user ID),
+// expecting status want.
+func wirePostOrders(name, addr string, userIDs []string, tokens map[string]string, productIDs []string, want int, pids func() []int) target {
 	run := keySeq.Add(1)
 	return target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
 		c := newWireConn(addr, wireTimeout)
 		var body, req []byte
 		prefix := "Idempotency-Key: lb-" + strconv.FormatInt(run, 10) + "-" + strconv.Itoa(w) + "-"
-		headers := []string{""}
+		headers := []string{"", ""}
 		k := 0
 		return func(context.Context) error {
+			user := userIDs[(w+k)%len(userIDs)]
 			body = fmt.Appendf(body[:0], `{"user_id":%q,"items":[{"product_id":%q,"quantity":1}]}`,
-				userIDs[(w+k)%len(userIDs)], productIDs[k%len(productIDs)])
+				user, productIDs[k%len(productIDs)])
 			headers[0] = prefix + strconv.Itoa(k)
+			headers[1] = "Authorization: Bearer " + tokens[user]
 			req = buildRequest(req[:0], http.MethodPost, addr, "/v1/orders", headers, body)
 			k++
 			status, err := c.roundTrip(req)
@@ -93,13 +97,13 @@ func wirePostOrders(name, addr string, userIDs, productIDs []string, want int, p
 // the default settings and transport.NewPooledHTTPClient, shared by all workers
 // as ordersvc shares it among its requests; each call carries a request ID
 // and a deadline as an inbound request's context would.
-func resilientGetUser(name, baseURL string, users []userservice.User, pids func() []int) (target, func(), error) {
+func resilientGetUser(name, baseURL string, users []userservice.User, token func(context.Context) (string, error), pids func() []int) (target, func(), error) {
 	dep, err := resilience.NewDependency("user", []string{baseURL}, resilience.Settings{})
 	if err != nil {
 		return target{}, nil, err
 	}
 	httpClient := transport.NewPooledHTTPClient()
-	client := userservice.NewHTTPClient(dep, httpClient)
+	client := userservice.NewHTTPClient(dep, httpClient, transport.WithTokenSource(token))
 	t := target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
 		rid := fmt.Sprintf("loadbench-%d", w)
 		k := w
@@ -119,7 +123,7 @@ func resilientGetUser(name, baseURL string, users []userservice.User, pids func(
 // side opens connections under load), the same headers, the body decoded
 // into the same type. callTimeout, if not zero, is the client's Timeout,
 // the per-call deadline the resilient client also sets (CALL_TIMEOUT).
-func rawGetUser(name, baseURL string, users []userservice.User, workers int, callTimeout time.Duration, pids func() []int) (target, func()) {
+func rawGetUser(name, baseURL string, users []userservice.User, token func(context.Context) (string, error), workers int, callTimeout time.Duration, pids func() []int) (target, func()) {
 	tr := &http.Transport{Proxy: nil, MaxIdleConns: workers, MaxIdleConnsPerHost: workers}
 	client := &http.Client{Transport: tr, Timeout: callTimeout}
 	t := target{name: name, pids: pids, newWorker: func(w int) (doer, func()) {
@@ -135,6 +139,11 @@ func rawGetUser(name, baseURL string, users []userservice.User, workers int, cal
 			k++
 			req.Header.Set("Accept", "application/json")
 			req.Header.Set(transport.RequestIDHeader, rid)
+			tok, err := token(ctx)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := client.Do(req)
 			if err != nil {
 				return err

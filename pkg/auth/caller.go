@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/go-kit/kit/endpoint"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
@@ -66,3 +67,20 @@ func TokenFromContext(ctx context.Context) (string, bool) {
 	t, ok := ctx.Value(tokenKey{}).(string)
 	return t, ok && t != ""
 }
+
+// Allow is endpoint middleware that lets through only callers of one of
+// roles (Require's errors otherwise).
+func Allow(roles ...string) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			if _, err := Require(ctx, roles...); err != nil {
+				return nil, err
+			}
+			return next(ctx, request)
+		}
+	}
+}
+
+// Public is endpoint middleware for what anyone may call, with or without
+// a token: it changes nothing, and says so where the rules are listed.
+func Public(next endpoint.Endpoint) endpoint.Endpoint { return next }

@@ -15,14 +15,16 @@ type Set struct {
 	ListOrdersEndpoint  endpoint.Endpoint
 }
 
-// NewEndpointSet wraps every method of svc in an endpoint, each passed
-// through mw (outermost first).
+// NewEndpointSet wraps every method of svc in an endpoint behind its access
+// rule (access.go), each passed through mw (outermost first). mw must
+// begin with the authentication middleware (authn), which finds the
+// caller the rules check: without it every route answers 401.
 func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
 	chain := transport.Chain(mw...)
 	return Set{
-		CreateOrderEndpoint: chain(MakeCreateOrderEndpoint(svc)),
-		GetOrderEndpoint:    chain(MakeGetOrderEndpoint(svc)),
-		ListOrdersEndpoint:  chain(MakeListOrdersEndpoint(svc)),
+		CreateOrderEndpoint: chain(createOrderAccess(MakeCreateOrderEndpoint(svc))),
+		GetOrderEndpoint:    chain(getOrderAccess(MakeGetOrderEndpoint(svc))),
+		ListOrdersEndpoint:  chain(listOrdersAccess(MakeListOrdersEndpoint(svc))),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/pkg/orderservice"
 	"github.com/kitshop/kitshop/transport"
@@ -18,7 +19,7 @@ import (
 
 func (s *shop) server(opts ...orderservice.Option) *httptest.Server {
 	s.t.Helper()
-	srv := httptest.NewServer(orderservice.NewHTTPHandler(orderservice.NewEndpointSet(s.orders), transport.Ops{Cursors: testCursors}))
+	srv := httptest.NewServer(orderservice.NewHTTPHandler(orderservice.NewEndpointSet(s.orders, testkit.AsAdmin), transport.Ops{Cursors: testCursors}))
 	s.t.Cleanup(srv.Close)
 	return srv
 }
@@ -78,7 +79,8 @@ func TestHTTPCreateOrderStatuses(t *testing.T) {
 		{"wrong type", "application/json", `{"user_id":"x","items":[{"product_id":"p","quantity":"1"}]}`, "", 400, "invalid_argument", "items.quantity"},
 		{"empty items", "application/json", `{"user_id":"x","items":[]}`, "", 400, "invalid_argument", "items"},
 		{"zero quantity", "application/json", `{"user_id":"x","items":[{"product_id":"p","quantity":0}]}`, "", 400, "invalid_argument", "items[0].quantity"},
-		{"missing user", "application/json", `{"items":[{"product_id":"p","quantity":1}]}`, "", 400, "invalid_argument", "user_id"},
+		// A left-out user_id is the caller's: the test's admin, no user of the shop's.
+		{"missing user is the caller", "application/json", `{"items":[{"product_id":"` + p.ID + `","quantity":1}]}`, "", 422, "unknown_user", ""},
 		{"not json", "text/plain", good, "", 415, "unsupported_media_type", ""},
 		{"too large", "application/json", `{"user_id":"` + strings.Repeat("x", transport.MaxBodyBytes) + `"}`, "", 413, "payload_too_large", ""},
 		{"unknown user", "application/json", `{"user_id":"usr_00000000000000000000000000","items":[{"product_id":"` + p.ID + `","quantity":1}]}`, "", 422, "unknown_user", ""},

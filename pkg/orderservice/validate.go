@@ -11,8 +11,8 @@ import (
 )
 
 func validateCreate(req CreateOrderRequest) error {
-	if len(req.IdempotencyKey) > MaxIdempotencyKey {
-		return kitshop.InvalidArgument("Idempotency-Key", "must be at most %d bytes", MaxIdempotencyKey)
+	if err := validateIdempotencyKey(req.IdempotencyKey); err != nil {
+		return err
 	}
 	if req.UserID == "" {
 		return kitshop.InvalidArgument("user_id", "is required")
@@ -80,4 +80,12 @@ func total(items []OrderItem) (int64, error) {
 		}
 	}
 	return int64(sum), nil
+}
+
+// validateIdempotencyKey checks an Idempotency-Key as the caller sent it.
+func validateIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKey {
+		return kitshop.InvalidArgument("Idempotency-Key", "must be at most %d bytes", MaxIdempotencyKey)
+	}
+	return nil
 }

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/transport"
 )
 
 func TestHTTPClientRoundTrip(t *testing.T) {
 	clock := newFakeClock()
 	svc := NewService(openSQLite(t), WithClock(clock.Now))
-	srv := httptest.NewServer(NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors}))
+	srv := httptest.NewServer(NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors}))
 	defer srv.Close()
 	testServiceRoundTrip(t, svc, NewHTTPClient(transport.Direct(srv.URL), srv.Client()))
 }
@@ -23,7 +24,7 @@ func TestHTTPClientRoundTrip(t *testing.T) {
 func TestHTTPClientSendsIdempotencyKeyAndRequestID(t *testing.T) {
 	clock := newFakeClock()
 	svc := NewService(openSQLite(t), WithClock(clock.Now))
-	handler := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors})
+	handler := NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors})
 	var mu sync.Mutex
 	var keys, requestIDs []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +63,7 @@ func TestHTTPClientUnreachable(t *testing.T) {
 func TestHTTPClientRequestInProgress(t *testing.T) {
 	store := openSQLite(t)
 	svc := NewService(store)
-	srv := httptest.NewServer(NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors}))
+	srv := httptest.NewServer(NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors}))
 	defer srv.Close()
 	client := NewHTTPClient(transport.Direct(srv.URL), srv.Client())
 	p := mustCreateProduct(t, svc, "Widget", 100, 5)

@@ -20,18 +20,21 @@ type Set struct {
 	ListReservationsEndpoint   endpoint.Endpoint
 }
 
-// NewEndpointSet wraps every method of svc in an endpoint, each passed
-// through mw (outermost first).
+// NewEndpointSet wraps every method of svc in an endpoint behind its access
+// rule (access.go), each passed through mw (outermost first). mw must
+// begin with the authentication middleware (authn), which finds the
+// caller the rules check: without it every route that needs a token
+// answers 401.
 func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
 	chain := transport.Chain(mw...)
 	return Set{
-		CreateProductEndpoint:      chain(MakeCreateProductEndpoint(svc)),
-		GetProductEndpoint:         chain(MakeGetProductEndpoint(svc)),
-		ListProductsEndpoint:       chain(MakeListProductsEndpoint(svc)),
-		ReserveEndpoint:            chain(MakeReserveEndpoint(svc)),
-		ConfirmReservationEndpoint: chain(MakeConfirmReservationEndpoint(svc)),
-		ReleaseReservationEndpoint: chain(MakeReleaseReservationEndpoint(svc)),
-		ListReservationsEndpoint:   chain(MakeListReservationsEndpoint(svc)),
+		CreateProductEndpoint:      chain(createProductAccess(MakeCreateProductEndpoint(svc))),
+		GetProductEndpoint:         chain(getProductAccess(MakeGetProductEndpoint(svc))),
+		ListProductsEndpoint:       chain(listProductsAccess(MakeListProductsEndpoint(svc))),
+		ReserveEndpoint:            chain(reservationsAccess(MakeReserveEndpoint(svc))),
+		ConfirmReservationEndpoint: chain(reservationsAccess(MakeConfirmReservationEndpoint(svc))),
+		ReleaseReservationEndpoint: chain(reservationsAccess(MakeReleaseReservationEndpoint(svc))),
+		ListReservationsEndpoint:   chain(reservationsAccess(MakeListReservationsEndpoint(svc))),
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/go-kit/kit/endpoint"
+
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
-	set := NewEndpointSet(NewService(untouchable{t: t}))
+	set := NewEndpointSet(NewService(untouchable{t: t}), testkit.AsAdmin)
 	for name, e := range map[string]endpoint.Endpoint{
 		"CreateProduct": set.CreateProductEndpoint, "GetProduct": set.GetProductEndpoint,
 		"ListProducts": set.ListProductsEndpoint, "Reserve": set.ReserveEndpoint,
@@ -37,7 +39,7 @@ func TestEndpointSetMiddlewareOrder(t *testing.T) {
 			}
 		}
 	}
-	set := NewEndpointSet(NewService(untouchable{t: t}), mw("outer"), mw("inner"))
+	set := NewEndpointSet(NewService(untouchable{t: t}), testkit.AsAdmin, mw("outer"), mw("inner"))
 	_, _ = set.GetProduct(context.Background(), "malformed")
 	if !reflect.DeepEqual(calls, []string{"outer", "inner"}) {
 		t.Fatalf("middleware ran %v, want outer then inner", calls)
@@ -49,7 +51,7 @@ func TestEndpointSetMiddlewareOrder(t *testing.T) {
 func TestEndpointSetIsAService(t *testing.T) {
 	clock := newFakeClock()
 	svc := NewService(openSQLite(t), WithClock(clock.Now))
-	testServiceRoundTrip(t, svc, NewEndpointSet(svc))
+	testServiceRoundTrip(t, svc, NewEndpointSet(svc, testkit.AsAdmin))
 }
 
 // testServiceRoundTrip checks that via (an endpoint set, or a remote

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -152,7 +153,7 @@ func FuzzDecodeListReservations(f *testing.F) {
 // their path: the answer is a contract status with a contract body, never
 // a 500, and storage never sees a malformed ID.
 func FuzzDecodeIDRoutes(f *testing.F) {
-	h := NewHTTPHandler(NewEndpointSet(NewService(emptyStore{})), transport.Ops{Cursors: testCursors})
+	h := NewHTTPHandler(NewEndpointSet(NewService(emptyStore{}), testkit.AsAdmin), transport.Ops{Cursors: testCursors})
 	f.Fuzz(func(t *testing.T, method, id string) {
 		for _, path := range []string{"/v1/products/", "/v1/reservations/"} {
 			suffix := ""

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -30,7 +31,7 @@ func newHTTPFixture(t *testing.T) *httpFixture {
 	clock := newFakeClock()
 	store := openSQLite(t)
 	svc := NewService(store, WithClock(clock.Now), WithReservationTTL(30*time.Second))
-	return &httpFixture{store: store, svc: svc, clock: clock, h: NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors})}
+	return &httpFixture{store: store, svc: svc, clock: clock, h: NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors})}
 }
 
 // do serves one request; headers are name, value pairs.

@@ -143,7 +143,7 @@ func BenchmarkHandler(b *testing.B) {
 		var svc Service = NewService(store)
 		svc = LoggingMiddleware(log.With(logger, "component", "service"))(svc)
 		svc = InstrumentingMiddleware(NewMethodDuration(reg))(svc)
-		h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors,
+		h := NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors,
 			Logger:   log.With(logger, "component", "http"),
 			Metrics:  transport.NewHTTPMetrics(reg),
 			Gatherer: reg,
@@ -171,7 +171,7 @@ func BenchmarkHandler(b *testing.B) {
 	})
 	b.Run("kit-get-user-bare", func(b *testing.B) {
 		// The same without logging and metrics: the go-kit layers alone.
-		h := NewHTTPHandler(NewEndpointSet(NewService(store)), transport.Ops{Cursors: testCursors, Gatherer: prometheus.NewRegistry(), Timeout: 5 * time.Second})
+		h := NewHTTPHandler(NewEndpointSet(NewService(store), testkit.AsAdmin), transport.Ops{Cursors: testCursors, Gatherer: prometheus.NewRegistry(), Timeout: 5 * time.Second})
 		serveBench(b, h, r)
 	})
 	b.Run("raw-get-user", func(b *testing.B) {

@@ -21,16 +21,19 @@ type Set struct {
 	JWKSEndpoint endpoint.Endpoint
 }
 
-// NewEndpointSet wraps every method of svc in an endpoint, each passed
-// through mw (outermost first).
+// NewEndpointSet wraps every method of svc in an endpoint behind its access
+// rule (access.go), each passed through mw (outermost first). mw must
+// begin with the authentication middleware (authn), which finds the
+// caller the rules check: without it every route that needs a token
+// answers 401.
 func NewEndpointSet(svc Service, mw ...endpoint.Middleware) Set {
 	chain := transport.Chain(mw...)
 	return Set{
-		CreateUserEndpoint:    chain(MakeCreateUserEndpoint(svc)),
-		GetUserEndpoint:       chain(MakeGetUserEndpoint(svc)),
-		ListUsersEndpoint:     chain(MakeListUsersEndpoint(svc)),
-		CreateSessionEndpoint: chain(MakeCreateSessionEndpoint(svc)),
-		JWKSEndpoint:          chain(MakeJWKSEndpoint(svc)),
+		CreateUserEndpoint:    chain(createUserAccess(MakeCreateUserEndpoint(svc))),
+		GetUserEndpoint:       chain(getUserAccess(MakeGetUserEndpoint(svc))),
+		ListUsersEndpoint:     chain(listUsersAccess(MakeListUsersEndpoint(svc))),
+		CreateSessionEndpoint: chain(createSessionAccess(MakeCreateSessionEndpoint(svc))),
+		JWKSEndpoint:          chain(jwksAccess(MakeJWKSEndpoint(svc))),
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/go-kit/kit/endpoint"
+
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 )
 
 func TestEndpointsServeTheService(t *testing.T) {
 	svc, _ := newTestService(t)
-	set := NewEndpointSet(svc)
+	set := NewEndpointSet(svc, testkit.AsAdmin)
 	ctx := context.Background()
 
 	out, err := set.CreateUserEndpoint(ctx, validRequest("ep@example.com"))
@@ -41,7 +43,7 @@ func TestEndpointsServeTheService(t *testing.T) {
 
 // A request of the wrong type is an internal error, never a panic.
 func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
-	set := NewEndpointSet(NewService(newMemStore()))
+	set := NewEndpointSet(NewService(newMemStore()), testkit.AsAdmin)
 	for name, e := range map[string]endpoint.Endpoint{
 		"CreateUser": set.CreateUserEndpoint, "GetUser": set.GetUserEndpoint, "ListUsers": set.ListUsersEndpoint,
 	} {
@@ -56,7 +58,7 @@ func TestEndpointsRejectWrongRequestTypes(t *testing.T) {
 // The Set is itself a Service.
 func TestSetIsAService(t *testing.T) {
 	inner, _ := newTestService(t)
-	var svc Service = NewEndpointSet(inner)
+	var svc Service = NewEndpointSet(inner, testkit.AsAdmin)
 	ctx := context.Background()
 	u, err := svc.CreateUser(ctx, validRequest("set@example.com"))
 	if err != nil {
@@ -85,7 +87,7 @@ func TestEndpointSetMiddlewareOrder(t *testing.T) {
 			}
 		}
 	}
-	set := NewEndpointSet(NewService(newMemStore()), mark("outer"), mark("inner"))
+	set := NewEndpointSet(NewService(newMemStore()), testkit.AsAdmin, mark("outer"), mark("inner"))
 	for _, call := range []func(){
 		func() { _, _ = set.GetUserEndpoint(context.Background(), GetUserRequest{ID: "x"}) },
 		func() { _, _ = set.ListUsersEndpoint(context.Background(), ListUsersRequest{Limit: 1}) },

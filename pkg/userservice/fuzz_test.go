@@ -12,10 +12,12 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // checkDecodeError asserts what a request decoder may fail with: a
@@ -142,7 +144,7 @@ func FuzzDecodeGetUserRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	set := NewEndpointSet(svc)
+	set := NewEndpointSet(svc, testkit.AsAdmin)
 	f.Fuzz(func(t *testing.T, id string) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/users/x", nil)
 		r.SetPathValue("id", id)

@@ -9,11 +9,11 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
-	"golang.org/x/crypto/bcrypt"
 )
 
 func TestLoggingMiddleware(t *testing.T) {

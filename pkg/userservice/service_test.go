@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
-	"golang.org/x/crypto/bcrypt"
 )
 
 func TestCreateUserValidation(t *testing.T) {

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/kitshop/kitshop/internal/ids"
 	"github.com/kitshop/kitshop/internal/pgtest"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // storeFactory returns an empty Store for one test; the factory arranges

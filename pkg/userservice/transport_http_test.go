@@ -16,11 +16,12 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kitshop/kitshop/internal/ids"
+	"github.com/kitshop/kitshop/internal/testkit"
 	"github.com/kitshop/kitshop/pkg/kitshop"
 	"github.com/kitshop/kitshop/transport"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // stack is the user service wired as cmd/usersvc wires it, logging as JSON
@@ -46,7 +47,7 @@ func newStackOn(t *testing.T, store SQLStore) *stack {
 	var svc Service = inner
 	svc = LoggingMiddleware(log.NewJSONLogger(st.serviceLg))(svc)
 	svc = InstrumentingMiddleware(NewMethodDuration(st.reg))(svc)
-	st.handler = NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors,
+	st.handler = NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors,
 		Logger:  log.NewJSONLogger(st.accessLog),
 		Metrics: transport.NewHTTPMetrics(st.reg),
 		Ready: func(ctx context.Context) (map[string]any, error) {
@@ -393,7 +394,7 @@ func TestHTTPInternalErrorLeaksNothing(t *testing.T) {
 	store.err = kitshop.Internal(errors.New("disk full at /var/lib/kitshop/users.db"))
 	access, service := &logSink{}, &logSink{}
 	svc := LoggingMiddleware(log.NewJSONLogger(service))(NewService(store, WithBcryptCost(bcrypt.MinCost)))
-	h := NewHTTPHandler(NewEndpointSet(svc), transport.Ops{Cursors: testCursors, Logger: log.NewJSONLogger(access)})
+	h := NewHTTPHandler(NewEndpointSet(svc, testkit.AsAdmin), transport.Ops{Cursors: testCursors, Logger: log.NewJSONLogger(access)})
 	for _, tc := range []struct{ method, target, body string }{
 		{http.MethodPost, "/v1/users", `{"name":"N","email":"n@example.com","password":"password1"}`},
 		{http.MethodGet, "/v1/users/" + ids.New(IDPrefix), ""},
