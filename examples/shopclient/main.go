@@ -1,8 +1,9 @@
-// Command shopclient calls usersvc and productsvc through the same
-// resilient clients ordersvc uses (retries with backoff, a circuit breaker
-// per instance, timeouts): it looks a user up and lists the first products.
+// Command shopclient signs in to the shop and calls usersvc and productsvc
+// through the same resilient clients ordersvc uses (retries with backoff, a
+// circuit breaker per instance, timeouts): it reads the signed-in user and
+// lists the first products.
 //
-//	go run ./examples/shopclient usr_01m83vwh...
+//	go run ./examples/shopclient ada@example.com analytical-engine
 package main
 
 import (
@@ -14,12 +15,13 @@ import (
 
 	"github.com/kitshop/kitshop/pkg/productservice"
 	"github.com/kitshop/kitshop/pkg/userservice"
+	"github.com/kitshop/kitshop/transport"
 	"github.com/kitshop/kitshop/transport/resilience"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		log.Fatal("usage: shopclient USER_ID")
+	if len(os.Args) != 3 {
+		log.Fatal("usage: shopclient EMAIL PASSWORD")
 	}
 	ctx := context.Background()
 	userDep, err := resilience.NewDependency("user", []string{"http://localhost:8081"}, resilience.Settings{})
@@ -30,17 +32,26 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	users := userservice.NewHTTPClient(userDep, nil) // a userservice.Service: retries, breaker, timeouts
-	products := productservice.NewHTTPClient(productDep, nil)
 
-	u, err := users.GetUser(ctx, os.Args[1])
+	// Sign in (POST /v1/sessions); remote errors come back typed.
+	session, err := userservice.NewHTTPClient(userDep, nil).CreateSession(ctx,
+		userservice.CreateSessionRequest{Email: os.Args[1], Password: os.Args[2]})
 	switch {
-	case errors.Is(err, userservice.ErrNotFound): // remote errors come back typed
-		log.Fatalf("no user %s", os.Args[1])
+	case errors.Is(err, userservice.ErrBadCredentials):
+		log.Fatal("wrong email or password")
 	case err != nil: // 503 dependency_unavailable once retries are spent or the breaker is open
 		log.Fatal(err)
 	}
-	fmt.Printf("%s <%s>\n", u.Name, u.Email)
+	// Every call of these clients carries the access token.
+	asUser := transport.WithToken(session.AccessToken)
+	users := userservice.NewHTTPClient(userDep, nil, asUser) // a userservice.Service
+	products := productservice.NewHTTPClient(productDep, nil, asUser)
+
+	u, err := users.GetUser(ctx, session.User.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s <%s>, %s\n", u.Name, u.Email, u.Role)
 
 	page, _, err := products.ListProducts(ctx, "", 5)
 	if err != nil {

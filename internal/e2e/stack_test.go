@@ -41,7 +41,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", "build", "-o", dir, "../../cmd/usersvc", "../../cmd/productsvc", "../../cmd/ordersvc", "../../cmd/gateway")
+	cmd := exec.Command("go", "build", "-o", dir, "../../cmd/usersvc", "../../cmd/productsvc", "../../cmd/ordersvc", "../../cmd/gateway", "../../cmd/shopctl")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
