@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -135,10 +136,10 @@ func (c *ctl) status(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.env.Stdout, "ordersvc %s: %s\n", orderURL, readiness)
 	var rows []string
-	for _, name := range sortedKeys(ready.Dependencies) {
+	for _, name := range slices.Sorted(maps.Keys(ready.Dependencies)) {
 		d := ready.Dependencies[name]
 		var inst []string
-		for _, u := range sortedKeys(d.Instances) {
+		for _, u := range slices.Sorted(maps.Keys(d.Instances)) {
 			inst = append(inst, u+" "+d.Instances[u])
 		}
 		rows = append(rows, fmt.Sprintf("%s\t%s\t%s", name, d.State, strings.Join(inst, ", ")))
@@ -150,13 +151,4 @@ func (c *ctl) status(ctx context.Context, args []string) error {
 		return fmt.Errorf("ordersvc is not ready")
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
