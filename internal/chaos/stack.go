@@ -58,7 +58,9 @@ type stack struct {
 	secret string
 	// adminEmail and adminPassword are the admin usersvc makes at start
 	// (ADMIN_EMAIL, ADMIN_PASSWORD), through whom the runner sets up the
-	// catalogue and reads everything for the invariants.
+	// catalogue and reads everything for the invariants. The tokens the
+	// runner signs in for last runnerTokenTTL, so that no experiment,
+	// however long its -duration, outlives them.
 	adminEmail, adminPassword string
 	proxies                   *proxies
 	log                       *serviceLog
@@ -101,6 +103,9 @@ func (cfg stackConfig) ports() ([]int, error) {
 	}
 	return freePorts(3)
 }
+
+// runnerTokenTTL is the TOKEN_TTL of the runner's usersvc.
+const runnerTokenTTL = "24h"
 
 // startStack starts the services on cfg.Target and waits until each
 // answers /healthz. On error nothing it started is left running.

@@ -89,7 +89,7 @@ func (s *stack) startCompose(ctx context.Context, cfg stackConfig) error {
 	c.Args = []string{"--env-file", envFile, "-p", project, "-f", base, "-f", ov.path}
 	// docker-compose.yml takes SERVICE_SECRET from the environment.
 	c.Env = compose.CleanEnv("KITSHOP_IMAGE="+cfg.Image, "SERVICE_SECRET="+s.secret,
-		"ADMIN_EMAIL="+s.adminEmail, "ADMIN_PASSWORD="+s.adminPassword)
+		"ADMIN_EMAIL="+s.adminEmail, "ADMIN_PASSWORD="+s.adminPassword, "TOKEN_TTL="+runnerTokenTTL)
 
 	since := time.Now()
 	upCtx, cancel := context.WithTimeout(ctx, composeUpTimeout)

@@ -62,7 +62,7 @@ func (s *stack) startProcesses(ctx context.Context, cfg stackConfig) error {
 			Path: cfg.Executable,
 			Args: []string{name, "-http-addr", addr, "-database-url", databases[name]},
 			Env: append(append([]string{"SERVICE_SECRET=" + s.secret,
-				"ADMIN_EMAIL=" + s.adminEmail, "ADMIN_PASSWORD=" + s.adminPassword}, s.env...), env...),
+				"ADMIN_EMAIL=" + s.adminEmail, "ADMIN_PASSWORD=" + s.adminPassword, "TOKEN_TTL=" + runnerTokenTTL}, s.env...), env...),
 			// procs writes each line in one Write; the log is safe for
 			// concurrent use.
 			Output: s.log,

@@ -120,7 +120,8 @@ func startStack(ctx context.Context, exe string, cpus []int, profileDir string) 
 		name string
 		args []string
 	}{
-		{userName, append(db(userName), "-admin-email", loadAdminEmail, "-admin-password", s.adminPassword)},
+		// Tokens good for a day: no run, however long, outlives them.
+		{userName, append(db(userName), "-admin-email", loadAdminEmail, "-admin-password", s.adminPassword, "-token-ttl", "24h")},
 		{productName, append(db(productName), "-user-url", s.url(userName))},
 		{orderName, append(db(orderName), "-user-url", s.url(userName), "-product-url", s.url(productName))},
 		{gatewayName, []string{"-user-url", s.url(userName), "-product-url", s.url(productName), "-order-url", s.url(orderName)}},
