@@ -12,23 +12,24 @@ import (
 	"github.com/sony/gobreaker"
 )
 
-// balancer spreads attempts over the dependency's current instances in
-// round robin and skips the instances whose breaker refuses the attempt.
+// balancer spreads attempts over the dependency's current instances by
+// load, and skips the instances whose breaker refuses the attempt.
 //
-// A counter picks where to start; the attempt walks the ring from there. A
-// breaker that refuses answers in well under a microsecond without I/O, so
-// trying it is how an open instance is skipped, and there is no gap between
-// looking at a breaker's state and using it. Each instance is tried at most
-// once per attempt, and since the round robin moves on with every attempt,
-// a retry usually lands on another instance. The instance set is an
-// immutable snapshot behind an atomic pointer: the hot path takes no lock,
-// and a change of instances costs one rebuild of the ring.
+// The power of two choices (pick, load.go) says where to start: of two
+// instances drawn at random, the one whose latency times calls in flight
+// is lower. The attempt walks the ring from there. A breaker that refuses
+// answers in well under a microsecond without I/O, so trying it is how an
+// open instance is skipped, and there is no gap between looking at a
+// breaker's state and using it. Each instance is tried at most once per
+// attempt; a failure counts as a call of at least CallTimeout, so a retry
+// usually lands on another instance. The instance set is an immutable
+// snapshot behind an atomic pointer: the hot path takes no lock, and a
+// change of instances costs one rebuild of the ring.
 type balancer struct {
 	d           *Dependency
 	perInstance func(instance string) endpoint.Endpoint
 	ring        atomic.Pointer[ring]
-	next        atomic.Uint64 // round robin counter
-	mu          sync.Mutex    // serialises rebuilds
+	mu          sync.Mutex // serialises rebuilds
 }
 
 // ring is the balancer's attempts for one instance set: attempts[i] goes to
@@ -40,7 +41,8 @@ type ring struct {
 }
 
 // Balance returns the balancing endpoint over d's current instances: one
-// attempt goes to one instance in round robin, skipping those whose Breaker
+// attempt goes to the less loaded of two instances drawn at random,
+// skipping those whose Breaker
 // refuses, and answers dependency_unavailable when all refuse or there is
 // no instance. perInstance builds each instance's endpoint, which should
 // begin with d.Breaker(instance); it is called once per instance, when the
@@ -60,8 +62,7 @@ func (b *balancer) call(ctx context.Context, request any) (any, error) {
 	if n == 0 {
 		return nil, b.d.noInstances()
 	}
-	start := int((b.next.Add(1) - 1) % uint64(n))
-	return b.walk(ctx, request, r, start)
+	return b.walk(ctx, request, r, pick(r.set.instances, b.d.sinceEpoch()))
 }
 
 // ringFor returns the ring of set, building it if needed.
@@ -103,7 +104,11 @@ func (b *balancer) walk(ctx context.Context, request any, r *ring, start int) (a
 	var now time.Time
 	for k := range n {
 		i := (start + k) % n
+		in := r.set.instances[i]
+		in.load.inflight.Add(1)
+		began := b.d.sinceEpoch()
 		response, err := r.attempts[i](ctx, request)
+		in.load.inflight.Add(-1)
 		switch err {
 		case gobreaker.ErrOpenState:
 			if now.IsZero() {
@@ -113,6 +118,15 @@ func (b *balancer) walk(ctx context.Context, request any, r *ring, start int) (a
 		case gobreaker.ErrTooManyRequests:
 			retryAfter = min(retryAfter, b.d.s.CallTimeout)
 		default:
+			now := b.d.sinceEpoch()
+			latency := now - began
+			if err != nil && b.d.isFailure(err) {
+				// A failure costs the caller a retry: count it as a call
+				// of at least CallTimeout, so the next attempt goes
+				// elsewhere.
+				latency = max(latency, int64(b.d.s.CallTimeout))
+			}
+			in.load.observe(now, latency)
 			return response, err
 		}
 		refusal = err

@@ -15,7 +15,7 @@ import (
 //	retry ------------ backoff/v4, <= MaxAttempts, never past the caller's ctx
 //	  | (each attempt)
 //	  v
-//	balancer --------- round robin over the current instances (sd.Instancer),
+//	balancer --------- the less loaded of two random instances (sd.Instancer),
 //	  |        |       skipping refused ones
 //	  v        v
 //	breaker  breaker   one per instance, shared by all Endpoints of d

@@ -146,6 +146,8 @@ type instance struct {
 	halfOpenAt atomic.Int64
 	// lastFailure is the last error counted as a failure, for the logs.
 	lastFailure atomic.Pointer[error]
+	// load is what the balancers know of the instance's load.
+	load load
 }
 
 // NewDependency validates the instances (absolute base URLs with one of
