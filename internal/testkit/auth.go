@@ -55,12 +55,9 @@ func NewTokens(t testing.TB) *Tokens {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auth.StaticKeySet(auth.JWKS{Keys: []auth.JWK{auth.NewJWK("key_test", pub)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	jwks := auth.JWKS{Keys: []auth.JWK{auth.NewJWK("key_test", pub)}}
 	const secret = "the tests' service secret, 32 bytes or more"
-	return &Tokens{priv: priv, jwks: auth.JWKS{Keys: []auth.JWK{auth.NewJWK("key_test", pub)}}, Secret: secret, Verifier: authn.NewVerifier(keys, secret)}
+	return &Tokens{priv: priv, jwks: jwks, Secret: secret, Verifier: authn.NewVerifier(auth.StaticKeySet(jwks), secret)}
 }
 
 // User signs an access token for the user id with role.

@@ -33,19 +33,18 @@ func NewKeySet(fetch func(ctx context.Context) (JWKS, error)) *KeySet {
 
 // StaticKeySet is a KeySet of fixed keys that never fetches, for tests and
 // for a service that signs the keys itself.
-func StaticKeySet(keys JWKS) (*KeySet, error) {
+func StaticKeySet(keys JWKS) *KeySet {
 	ks := NewKeySet(func(context.Context) (JWKS, error) { return keys, nil })
-	if err := ks.store(keys); err != nil {
-		return nil, err
-	}
+	ks.store(keys)
 	ks.lastFetch = ks.now()
-	return ks, nil
+	return ks
 }
 
 // ErrUnknownKey is the cause of a refusal when a token names a key the key
 // set does not have (and a fetch has just been made, or failed).
 type ErrUnknownKey struct{ KeyID string }
 
+// Error names the key.
 func (e ErrUnknownKey) Error() string { return fmt.Sprintf("token signed by unknown key %q", e.KeyID) }
 
 // Key returns the public key kid. An unknown kid makes the KeySet fetch
@@ -66,9 +65,7 @@ func (k *KeySet) Key(ctx context.Context, kid string) (ed25519.PublicKey, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.store(set); err != nil {
-		return nil, err
-	}
+	k.store(set)
 	if key, ok := k.keys[kid]; ok {
 		return key, nil
 	}
@@ -77,7 +74,7 @@ func (k *KeySet) Key(ctx context.Context, kid string) (ed25519.PublicKey, error)
 
 // store adds the usable keys of set (keys no longer published are kept:
 // the tokens they signed are refused by their exp soon enough).
-func (k *KeySet) store(set JWKS) error {
+func (k *KeySet) store(set JWKS) {
 	for _, jwk := range set.Keys {
 		pub, err := jwk.PublicKey()
 		if err != nil {
@@ -85,5 +82,4 @@ func (k *KeySet) store(set JWKS) error {
 		}
 		k.keys[jwk.KeyID] = pub
 	}
-	return nil
 }
