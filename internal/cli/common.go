@@ -20,6 +20,9 @@ type serviceFlags struct {
 	healthcheck    *bool
 	serviceSecret  *string
 	maxConnections *int
+	drainDelay     *time.Duration
+	registryURL    *string
+	advertiseURL   *string
 }
 
 func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
@@ -31,7 +34,13 @@ func commonFlags(fl *Flags, addr, dbName string) serviceFlags {
 		serviceSecret: fl.String("service-secret", "SERVICE_SECRET", "", "the secret the shop's services share (at least 32 bytes; required): "+
 			"signs list cursors; make one with: openssl rand -hex 32"),
 		maxConnections: fl.Int("max-connections", "MAX_CONNECTIONS", transport.DefaultMaxConnections, "most connections open at once; beyond it new ones wait in the kernel's backlog"),
-		healthcheck:    fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
+		drainDelay: fl.Delay("drain-delay", "DRAIN_DELAY", 0,
+			"on SIGTERM, how long to keep serving with /readyz answering 503 before stopping"),
+		registryURL: fl.String("registry-url", "REGISTRY_URL", "",
+			"register this instance in etcd://host:2379[,host:2379] while it runs (needs -advertise-url)"),
+		advertiseURL: fl.String("advertise-url", "ADVERTISE_URL", "",
+			"this instance's own base URL, as others reach it (e.g. http://10.0.0.5:8081), for -registry-url"),
+		healthcheck: fl.Bool("healthcheck", "check the service already running at -http-addr (GET /healthz) and exit 0 if it is healthy, 1 if not"),
 	}
 }
 
@@ -45,4 +54,15 @@ func (c serviceFlags) cursors() (*transport.Cursors, error) {
 		return nil, fmt.Errorf("-service-secret (SERVICE_SECRET) is too short: %d bytes, want at least %d", n, MinServiceSecretBytes)
 	}
 	return transport.NewCursors(*c.serviceSecret), nil
+}
+
+// lifecycle is how the service announces itself and drains (see serveWith).
+func (c serviceFlags) lifecycle() (lifecycle, error) {
+	if *c.drainDelay < 0 {
+		return lifecycle{}, fmt.Errorf("-drain-delay (DRAIN_DELAY) must not be negative, got %v", *c.drainDelay)
+	}
+	if (*c.registryURL == "") != (*c.advertiseURL == "") {
+		return lifecycle{}, fmt.Errorf("-registry-url (REGISTRY_URL) and -advertise-url (ADVERTISE_URL) go together: set both or neither")
+	}
+	return lifecycle{drainDelay: *c.drainDelay}, nil
 }

@@ -20,6 +20,7 @@ type Flags struct {
 	output  io.Writer
 	getenv  func(string) string
 	envs    map[string]string // flag name -> env name
+	zeroOK  map[string]bool   // duration flags that may be zero (Delay)
 	invalid []error
 }
 
@@ -27,7 +28,7 @@ type Flags struct {
 func NewFlags(program string, getenv func(string) string, output io.Writer) *Flags {
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
 	fs.SetOutput(output)
-	return &Flags{fs: fs, output: output, getenv: getenv, envs: map[string]string{}}
+	return &Flags{fs: fs, output: output, getenv: getenv, envs: map[string]string{}, zeroOK: map[string]bool{}}
 }
 
 // String defines a string flag with an environment fallback.
@@ -41,6 +42,13 @@ func (f *Flags) String(name, env, def, usage string) *string {
 func (f *Flags) Duration(name, env string, def time.Duration, usage string) *time.Duration {
 	f.envs[name] = env
 	return f.fs.Duration(name, def, usage+" (env "+env+")")
+}
+
+// Delay defines a duration flag with an environment fallback that may be
+// zero (nothing to wait) but not negative.
+func (f *Flags) Delay(name, env string, def time.Duration, usage string) *time.Duration {
+	f.zeroOK[name] = true
+	return f.Duration(name, env, def, usage)
 }
 
 // Int defines an integer flag with an environment fallback.
@@ -101,6 +109,9 @@ func (f *Flags) Parse(args []string) error {
 		if g, ok := fl.Value.(flag.Getter); ok {
 			switch v := g.Get().(type) {
 			case time.Duration:
+				if v == 0 && f.zeroOK[fl.Name] {
+					return
+				}
 				if v <= 0 {
 					err = fmt.Errorf("-%s (%s) must be positive, got %s", fl.Name, f.envs[fl.Name], v)
 				}

@@ -46,6 +46,10 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
+	lc, err := common.lifecycle()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "ordersvc")
 	if err != nil {
 		return err
@@ -94,7 +98,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 
 	stopBackground := startOrderBackground(ctx, recoverer, store, *recoveryEvery, *idemTTL, logger)
 	defer stopBackground()
-	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serveWith(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, lc, logger)
 }
 
 // orderDependencyFlags are ordersvc's settings for its calls to usersvc and

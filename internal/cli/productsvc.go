@@ -42,6 +42,10 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
+	lc, err := common.lifecycle()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "productsvc")
 	if err != nil {
 		return err
@@ -89,5 +93,5 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		Timeout:  *common.requestTimeout,
 		Cursors:  cursors,
 	})
-	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serveWith(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, lc, logger)
 }

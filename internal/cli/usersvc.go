@@ -50,6 +50,10 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
+	lc, err := common.lifecycle()
+	if err != nil {
+		return err
+	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 		Timeout:  *common.requestTimeout,
 		Cursors:  cursors,
 	})
-	return serve(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, logger)
+	return serveWith(ctx, getenv, *common.httpAddr, handler, *common.requestTimeout, *common.maxConnections, lc, logger)
 }
 
 // pingReady makes a readiness check out of a database ping.
