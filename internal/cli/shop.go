@@ -18,7 +18,9 @@ import (
 // productsvc, ordersvc and the gateway, each a child process of this same
 // executable ("<self> usersvc -http-addr ..."), with SQLite databases under
 // -data-dir, or with -postgres each on a database of its own on that
-// PostgreSQL server. It starts them in dependency order, each once the one
+// PostgreSQL server. With -replicas N it runs N instances of each service
+// but the gateway, sharing the service's database, and gives every caller
+// the list of all of them. It starts them in dependency order, each once the one
 // before answers /healthz, and then supervises them until ctx ends or
 // SIGINT or SIGTERM arrives: then it stops them the other way round
 // (SIGTERM, up to procs.DefaultGrace each, then SIGKILL; a second signal
@@ -50,11 +52,12 @@ type shopOptions struct {
 
 // shopChild is one service as the shop runs it.
 type shopChild struct {
-	name string
-	addr string // where it listens
-	url  string // how to reach it
-	args []string
-	proc *procs.Process
+	service string // usersvc, productsvc, ordersvc or gateway
+	name    string // the service, or with -replicas the instance: usersvc-2
+	addr    string // where it listens
+	url     string // how to reach it
+	args    []string
+	proc    *procs.Process
 	// socket is the child's listening socket, bound by the shop.
 	socket *procs.Socket
 }
@@ -63,7 +66,7 @@ type shopChild struct {
 // children (read through getenv, so an in-process caller can set them; the
 // rest of the environment is inherited as usual). The addresses, databases
 // and service URLs are not among them: the shop sets those with flags.
-var shopSettings = []string{"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "BREAKER_OPEN_TIMEOUT", "RESERVATION_TTL", "IDEMPOTENCY_TTL"}
+var shopSettings = []string{"LOG_FORMAT", "REQUEST_TIMEOUT", "CALL_TIMEOUT", "RETRY_MAX_ATTEMPTS", "BREAKER_OPEN_TIMEOUT", "RESERVATION_TTL", "IDEMPOTENCY_TTL", "DRAIN_DELAY"}
 
 func runShop(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts shopOptions) error {
 	fl := NewFlags("shop", getenv, stdout)
@@ -81,10 +84,12 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	productAddr := fl.String("product-addr", "SHOP_PRODUCT_ADDR", ":8082", "productsvc's HTTP address")
 	orderAddr := fl.String("order-addr", "SHOP_ORDER_ADDR", ":8083", "ordersvc's HTTP address")
 	gatewayAddr := fl.String("gateway-addr", "SHOP_GATEWAY_ADDR", ":8080", "the gateway's HTTP address")
+	replicas := fl.Int("replicas", "SHOP_REPLICAS", 1, "instances of usersvc, productsvc and ordersvc each (one gateway); "+
+		"the i-th instance (from 0) of a service listens on its port + 10*i")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	all, children, err := shopChildren(*listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, opts.only)
+	all, children, err := shopChildren(*listenHost, *userAddr, *productAddr, *orderAddr, *gatewayAddr, *replicas, opts.only)
 	if err != nil {
 		return err
 	}
@@ -133,7 +138,7 @@ func runShop(ctx context.Context, args []string, getenv func(string) string, std
 	for _, c := range children {
 		// The child serves on the socket the shop bound (see listen).
 		childEnv := env
-		if c.name == "usersvc" { // the admin's password goes to usersvc alone
+		if c.service == "usersvc" { // the admin's password goes to usersvc alone
 			childEnv = append(slices.Clip(env), "ADMIN_EMAIL="+ShopAdminEmail, "ADMIN_PASSWORD="+adminPassword)
 		}
 		p, err := s.group.Start(s.life, procs.Spec{Name: c.name, Path: opts.exe, Args: c.args, Env: childEnv, Output: out, Files: c.socket.Files})

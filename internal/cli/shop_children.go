@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kitshop/kitshop/internal/procs"
@@ -18,43 +19,86 @@ import (
 	"github.com/kitshop/kitshop/internal/sqldb"
 )
 
-// shopChildren lays the services out in start order: all four, and those
-// to run (only, when not empty, keeps just those). An address without a
-// host (":8081") gets listenHost. wireChildren then gives each its
-// arguments, once holdAddrs has bound the addresses of those to run.
-func shopChildren(listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, only []string) (all, children []*shopChild, err error) {
-	all = []*shopChild{{name: "usersvc", addr: userAddr}, {name: "productsvc", addr: productAddr},
-		{name: "ordersvc", addr: orderAddr}, {name: "gateway", addr: gatewayAddr}}
-	for _, c := range all {
-		if host, port, err := net.SplitHostPort(c.addr); err == nil && host == "" {
-			c.addr = net.JoinHostPort(listenHost, port)
+// shopChildren lays the services out in start order: replicas instances
+// each of usersvc, productsvc and ordersvc, then the gateway; and those to
+// run (only, when not empty, keeps the instances of just those services).
+// An address without a host (":8081") gets listenHost. With replicas > 1
+// the instances are named usersvc-1, usersvc-2, ... and the i-th (from 0)
+// listens on the service's port + 10*i (8081, 8091, 8101; port 0 stays 0).
+// wireChildren then gives each its arguments, once holdAddrs has bound the
+// addresses of those to run.
+func shopChildren(listenHost, userAddr, productAddr, orderAddr, gatewayAddr string, replicas int, only []string) (all, children []*shopChild, err error) {
+	if replicas < 1 || replicas > maxShopReplicas {
+		return nil, nil, fmt.Errorf("-replicas must be from 1 to %d, got %d", maxShopReplicas, replicas)
+	}
+	for _, svc := range []struct{ name, addr string }{
+		{"usersvc", userAddr}, {"productsvc", productAddr}, {"ordersvc", orderAddr}, {"gateway", gatewayAddr},
+	} {
+		host, port, err := net.SplitHostPort(svc.addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s address: %q: want [host]:port", svc.name, svc.addr)
 		}
-		if _, err := addrURL(c.addr); err != nil {
-			return nil, nil, fmt.Errorf("%s address: %w", c.name, err)
+		if host == "" {
+			host = listenHost
 		}
-		if len(only) == 0 || slices.Contains(only, c.name) {
-			children = append(children, c)
+		base, err := strconv.Atoi(port)
+		if err != nil || base < 0 || base > 65535 {
+			return nil, nil, fmt.Errorf("%s address: %q: bad port", svc.name, svc.addr)
+		}
+		n := replicas
+		if svc.name == "gateway" {
+			n = 1
+		}
+		for i := range n {
+			c := &shopChild{service: svc.name, name: svc.name}
+			if n > 1 {
+				c.name = fmt.Sprintf("%s-%d", svc.name, i+1)
+			}
+			p := base
+			if base != 0 {
+				if p = base + 10*i; p > 65535 {
+					return nil, nil, fmt.Errorf("%s: port %d is out of range", c.name, p)
+				}
+			}
+			c.addr = net.JoinHostPort(host, strconv.Itoa(p))
+			all = append(all, c)
+			if len(only) == 0 || slices.Contains(only, c.service) {
+				children = append(children, c)
+			}
 		}
 	}
 	return all, children, nil
 }
 
+// maxShopReplicas bounds -replicas: ten instances of a service on one
+// machine show every behaviour more would.
+const maxShopReplicas = 10
+
 // wireChildren gives each of all (in shopChildren's order) its URL and
-// arguments: its address, its database under dataDir, and the URLs of the
-// services it calls.
+// arguments: its address, its database under dataDir (one per service,
+// shared by its instances), and the URLs of every instance of the services
+// it calls.
 func wireChildren(dataDir string, all []*shopChild) {
-	url := map[string]string{}
+	urls := map[string][]string{}
 	for _, c := range all {
 		c.url, _ = addrURL(c.addr)
-		url[c.name] = c.url
-		c.args = []string{c.name, "-http-addr", c.addr}
-		if c.name != "gateway" {
-			c.args = append(c.args, "-database-url", "sqlite:"+filepath.Join(dataDir, c.name+".db"))
+		urls[c.service] = append(urls[c.service], c.url)
+	}
+	list := func(service string) string { return strings.Join(urls[service], ",") }
+	for _, c := range all {
+		c.args = []string{c.service, "-http-addr", c.addr}
+		if c.service != "gateway" {
+			c.args = append(c.args, "-database-url", "sqlite:"+filepath.Join(dataDir, c.service+".db"))
+		}
+		switch c.service {
+		case "productsvc":
+			c.args = append(c.args, "-user-url", list("usersvc"))
+		case "ordersvc":
+			c.args = append(c.args, "-user-url", list("usersvc"), "-product-url", list("productsvc"))
+		case "gateway":
+			c.args = append(c.args, "-user-url", list("usersvc"), "-product-url", list("productsvc"), "-order-url", list("ordersvc"))
 		}
 	}
-	all[1].args = append(all[1].args, "-user-url", url["usersvc"])
-	all[2].args = append(all[2].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"])
-	all[3].args = append(all[3].args, "-user-url", url["usersvc"], "-product-url", url["productsvc"], "-order-url", url["ordersvc"])
 }
 
 // holdAddrs binds every child's address, all held at once, so that a
@@ -95,7 +139,7 @@ func usePostgres(ctx context.Context, children []*shopChild, server string) (whe
 	}
 	for _, c := range children {
 		if i := slices.Index(c.args, "-database-url"); i >= 0 {
-			u, err := url.Parse(urls[shopDatabases[c.name]])
+			u, err := url.Parse(urls[shopDatabases[c.service]])
 			if err != nil {
 				return "", nil, err
 			}
@@ -104,7 +148,7 @@ func usePostgres(ctx context.Context, children []*shopChild, server string) (whe
 				u.User = url.User(u.User.Username())
 			}
 			c.args[i+1] = u.String()
-			where = strings.Replace(u.String(), shopDatabases[c.name], "kitshop_*", 1)
+			where = strings.Replace(u.String(), shopDatabases[c.service], "kitshop_*", 1)
 		}
 	}
 	return where, env, nil

@@ -113,7 +113,7 @@ func processGone(pid int) bool {
 func shopPIDs(t *testing.T, out string) map[string]int {
 	t.Helper()
 	pids := map[string]int{}
-	for _, m := range regexp.MustCompile(`shop \| (\w+) +ready at \S+ \(pid (\d+)\)`).FindAllStringSubmatch(out, -1) {
+	for _, m := range regexp.MustCompile(`shop \| ([\w-]+) +ready at \S+ \(pid (\d+)\)`).FindAllStringSubmatch(out, -1) {
 		pids[m[1]], _ = strconv.Atoi(m[2])
 	}
 	return pids
@@ -123,8 +123,13 @@ func shopPIDs(t *testing.T, out string) map[string]int {
 // binary as the children's program, and a signal channel of its own.
 func runShopInProcess(t *testing.T, only ...string) (cancel func(), sigs chan os.Signal, out *lockedWriter, errc chan error) {
 	t.Helper()
+	return runShopWithArgs(t, shopArgs(t), only...)
+}
+
+// runShopWithArgs is runShopInProcess with the shop's command line.
+func runShopWithArgs(t *testing.T, args []string, only ...string) (cancel func(), sigs chan os.Signal, out *lockedWriter, errc chan error) {
+	t.Helper()
 	bin := buildShop(t)
-	args := shopArgs(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs = make(chan os.Signal, 4)
 	out = &lockedWriter{}
@@ -392,7 +397,7 @@ func TestShopListensOnLoopbackByDefault(t *testing.T) {
 			t.Errorf("%v: err = %v, want %q", tc.extra, err, tc.want)
 		}
 	}
-	all, _, err := shopChildren("127.0.0.1", ":8081", ":8082", "[::1]:8083", ":8080", nil)
+	all, _, err := shopChildren("127.0.0.1", ":8081", ":8082", "[::1]:8083", ":8080", 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
