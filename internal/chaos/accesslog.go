@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,6 +27,10 @@ type serviceLog struct {
 	// recovered counts the orders ordersvc's recovery loop says it
 	// finished or undid: evidence that a fault left work half done.
 	recovered int
+	// calls are the API calls (routes under /v1/) each instance of a
+	// replica stack logged, by process name ("productsvc-2"), in the
+	// order logged: which instance took how much of the traffic, when.
+	calls map[string][]time.Time
 }
 
 // servedBy is what ordersvc's access log line says of a request: how long
@@ -35,7 +41,7 @@ type servedBy struct {
 }
 
 func newServiceLog(out io.Writer) *serviceLog {
-	return &serviceLog{out: out, hits: map[string]map[string]int{}, served: map[string]servedBy{}}
+	return &serviceLog{out: out, hits: map[string]map[string]int{}, served: map[string]servedBy{}, calls: map[string][]time.Time{}}
 }
 
 // Write implements io.Writer for procs.Spec.Output.
@@ -74,18 +80,61 @@ func (l *serviceLog) note(b []byte) {
 	if json.Unmarshal(bytes.TrimSpace(line), &entry) != nil || entry.RequestID == "" || entry.Status == 0 {
 		return
 	}
-	if string(name) == "ordersvc" {
+	service, instance := serviceOf(string(name))
+	if service == "ordersvc" {
 		if d, err := time.ParseDuration(entry.Duration); err == nil {
 			l.served[entry.RequestID] = servedBy{Took: d, End: entry.TS}
 		}
 	}
-	key := string(name) + " " + entry.Route
+	if instance && strings.Contains(entry.Route, "/v1/") {
+		l.calls[string(name)] = append(l.calls[string(name)], entry.TS)
+	}
+	// The attempts of one call are counted over every instance of the
+	// service that took them.
+	key := service + " " + entry.Route
 	m := l.hits[entry.RequestID]
 	if m == nil {
 		m = map[string]int{}
 		l.hits[entry.RequestID] = m
 	}
 	m[key]++
+}
+
+// serviceOf splits a process name: "productsvc-2" is an instance of
+// productsvc; "productsvc" is the one process of it.
+func serviceOf(name string) (service string, instance bool) {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i], true
+		}
+	}
+	return name, false
+}
+
+// callsIn counts the API calls the named instance logged in [from, to).
+func (l *serviceLog) callsIn(name string, from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ts := range l.calls[name] {
+		if !ts.Before(from) && ts.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// firstCall is when the named instance logged its first API call at or
+// after from.
+func (l *serviceLog) firstCall(name string, from time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ts := range l.calls[name] {
+		if !ts.Before(from) {
+			return ts, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // servedIn returns ordersvc's access log's account of the request, and

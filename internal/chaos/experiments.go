@@ -13,12 +13,24 @@ type Experiment struct {
 	// Dependency is the dependency whose breaker the fault must open
 	// (contract point 4); "" when the fault is not a dependency's.
 	Dependency string
+	// Instances, when set, is how many instances of each service the
+	// experiment runs (contract point 8; a gateway in front of ordersvc's),
+	// Registry whether they find each other through etcd.
+	Instances int
+	Registry  bool
+	// adjust, if set, changes the runner's settings for this experiment.
+	adjust func(Settings) Settings
 	// fault builds the fault against a running stack.
 	fault func(st *stack, s Settings, inflight func() int64) fault
 }
 
 // experiments is the catalogue, in the order "all" runs it.
 func experiments() []Experiment {
+	return append(dependencyExperiments(), instanceExperiments()...)
+}
+
+// dependencyExperiments fault a whole dependency of ordersvc (points 1-7).
+func dependencyExperiments() []Experiment {
 	return []Experiment{
 		{
 			Name:        "kill-user",

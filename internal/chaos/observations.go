@@ -25,6 +25,10 @@ type observations struct {
 	requests   map[string]orderRequest
 	settle     settleResult
 	goroutines goroutineResult
+	// log is the services' access logs and marks what the fault noted,
+	// for contract point 8's checks.
+	log   *serviceLog
+	marks *marks
 }
 
 // probeResult is the burst of deliberate 4xx sent before the load.

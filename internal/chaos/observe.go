@@ -133,7 +133,7 @@ func countAttempts(exs []Exchange, log *serviceLog, limit int) attemptStats {
 		seen := false
 		hits := log.attempts(ex.RequestID)
 		for _, route := range slices.Sorted(maps.Keys(hits)) {
-			if strings.HasPrefix(route, "ordersvc ") {
+			if strings.HasPrefix(route, "ordersvc ") || strings.HasPrefix(route, "gateway ") {
 				continue
 			}
 			seen = true

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -113,6 +114,14 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	exps, err := selectExperiments(name)
 	if err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if o.Target == TargetCompose {
+		// Several instances of each service run as processes only; "all"
+		// on compose is the dependency experiments.
+		if name != "all" && exps[0].Instances > 0 {
+			return o, fmt.Errorf("%w: -experiment %s runs on -target %s only", errUsage, name, TargetProcess)
+		}
+		exps = slices.DeleteFunc(exps, func(e Experiment) bool { return e.Instances > 0 })
 	}
 	o.Experiments = exps
 	return o, nil

@@ -45,6 +45,9 @@ const goroutineBound = 10 * time.Second
 // judges the checks. An error means the experiment could not run (a child
 // that would not start or restart, ctx cancelled): no check was judged.
 func runExperiment(ctx context.Context, exp Experiment, cfg runConfig) (*Report, error) {
+	if exp.adjust != nil {
+		cfg.settings = exp.adjust(cfg.settings)
+	}
 	x := &experimentRun{exp: exp, cfg: cfg, began: time.Now(), reqs: map[string]orderRequest{}}
 	defer x.cleanup()
 	if err := x.start(ctx); err != nil {
@@ -143,6 +146,7 @@ func (x *experimentRun) start(ctx context.Context) error {
 		Target: cfg.opts.Target, Executable: cfg.executable, Postgres: cfg.opts.Postgres,
 		ComposeFile: cfg.opts.ComposeFile, Image: cfg.opts.Image,
 		Settings: cfg.settings, Output: out,
+		Replicas: x.exp.Instances, Registry: x.exp.Registry,
 	})
 	if err != nil {
 		return err
@@ -159,7 +163,7 @@ func (x *experimentRun) load(ctx context.Context) error {
 	cfg := x.cfg
 	x.t0 = time.Now()
 	x.smp = startSampler(ctx, x.a, x.st.order.url+"/metrics", x.since)
-	x.gen = newLoadGen(x.st.order.url, cfg.settings.clientTimeout(), cfg.opts.Rate, x.since)
+	x.gen = newLoadGen(x.st.front().url, cfg.settings.clientTimeout(), cfg.opts.Rate, x.since)
 	wl := newWorkload(x.exp.Name, cfg.opts.Seed, x.cat.users, x.cat.admin, x.cat.products, "prd_00000000000000000000000000")
 
 	x.probed = probe(ctx, x.gen, x.smp, wl, x.reqs)
@@ -248,6 +252,7 @@ func (x *experimentRun) judge() *Report {
 		probe: x.probed, attempts: countAttempts(x.exchanges, x.st.log, cfg.settings.RetryMaxAttempts),
 		served: x.st.log.servedIn, t0: x.t0,
 		books: x.books, retrieved: x.retrieved, requests: x.reqs, settle: x.settled, goroutines: x.goroutines,
+		log: x.st.log, marks: &x.st.marks,
 	}
 	checks := evaluate(o)
 	if x.booksErr != nil {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/kitshop/kitshop/internal/procs"
 	"github.com/kitshop/kitshop/internal/servicesecret"
 )
 
@@ -67,6 +69,16 @@ type stack struct {
 	user                      *service
 	product                   *service
 	order                     *service
+	// With replicas (startReplicas): every instance of each service,
+	// user, product and order being the first; the gateway the load goes
+	// through; the spare instances scale-out starts; the sockets bound for
+	// them, closed with the stack.
+	users, products, orders []*service
+	gateway                 *service
+	spare                   []*service
+	sockets                 []*procs.Socket
+	// marks are what instance faults note for the checks.
+	marks marks
 	// where describes the target and the databases, for the terminal.
 	where string
 	// stop stops the services and removes their data; it is set once
@@ -91,6 +103,11 @@ type stackConfig struct {
 	Settings    Settings
 	// Output receives the services' output (a log file).
 	Output io.Writer
+	// Replicas, when above 1, is how many instances of usersvc,
+	// productsvc and ordersvc the process target runs (startReplicas);
+	// Registry has them found through etcd.
+	Replicas int
+	Registry bool
 	// Ports, if set, are the loopback ports of usersvc, productsvc and
 	// ordersvc; by default free ones are found.
 	Ports []int
@@ -122,6 +139,12 @@ func startStack(ctx context.Context, cfg stackConfig) (*stack, error) {
 	switch cfg.Target {
 	case TargetCompose:
 		err = s.startCompose(ctx, cfg)
+	case TargetProcess:
+		if cfg.Replicas > 1 {
+			err = s.startReplicas(ctx, cfg)
+			break
+		}
+		err = s.startProcesses(ctx, cfg)
 	default:
 		err = s.startProcesses(ctx, cfg)
 	}
@@ -138,8 +161,13 @@ func (s *stack) restart(ctx context.Context, svc *service) error {
 	return svc.ctl.Start(ctx)
 }
 
-// services are the stack's services that have started, ordersvc first.
+// services are the stack's services that have started, ordersvc first;
+// with replicas every instance, the gateway and the spares.
 func (s *stack) services() []*service {
+	if s.users != nil {
+		all := append(slices.Concat(s.orders, s.products, s.users, s.spare), s.gateway)
+		return slices.DeleteFunc(all, func(svc *service) bool { return svc == nil })
+	}
 	var out []*service
 	for _, svc := range []*service{s.order, s.product, s.user} {
 		if svc != nil {
@@ -149,9 +177,30 @@ func (s *stack) services() []*service {
 	return out
 }
 
+// front is where the load goes: the gateway in front of several ordersvc
+// instances, else ordersvc itself.
+func (s *stack) front() *service {
+	if s.gateway != nil {
+		return s.gateway
+	}
+	return s.order
+}
+
 // describe lists the services and settings, for the terminal.
 func (s *stack) describe() string {
 	var b strings.Builder
+	if s.users != nil {
+		for _, svcs := range [][]*service{s.users, s.products, s.orders, {s.gateway}} {
+			var where []string
+			for _, svc := range svcs {
+				where = append(where, svc.name+" "+svc.url)
+			}
+			fmt.Fprintf(&b, "  %s\n", strings.Join(where, ", "))
+		}
+		fmt.Fprintf(&b, "  on: %s\n", s.where)
+		fmt.Fprintf(&b, "  env: %s\n", strings.Join(s.env, " "))
+		return b.String()
+	}
 	fmt.Fprintf(&b, "  services: usersvc %s, productsvc %s, ordersvc %s (via proxies user %s, product %s)\n",
 		s.user.url, s.product.url, s.order.url,
 		s.proxies.byName["user"].Listen, s.proxies.byName["product"].Listen)
@@ -172,6 +221,9 @@ func (s *stack) close() error {
 		err = s.stop()
 	}
 	s.proxies.close()
+	for _, sock := range s.sockets {
+		_ = sock.Close()
+	}
 	return err
 }
 
