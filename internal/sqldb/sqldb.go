@@ -110,11 +110,31 @@ func openSQLite(path string) (*DB, error) {
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	if err := sqlDB.Ping(); err != nil {
+	if err := pingSQLite(sqlDB); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return &DB{DB: sqlDB, Dialect: SQLite}, nil
+}
+
+// walSwitchWait bounds how long opening waits for another instance that
+// is turning a new file to WAL.
+const walSwitchWait = 10 * time.Second
+
+// pingSQLite opens the first connection. Instances that open a new file at
+// once race to turn it to WAL, and SQLite answers the losers SQLITE_BUSY at
+// once, not after busy_timeout: the switch upgrades a read lock to a write
+// lock, which SQLite never waits for. Once one has switched, the file is in
+// WAL mode for good and a new connection finds it so: try again.
+func pingSQLite(db *sql.DB) error {
+	deadline := time.Now().Add(walSwitchWait)
+	for {
+		err := db.Ping()
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
+	}
 }
 
 // sqliteParams splits "PATH?synchronous=normal" into the path and the

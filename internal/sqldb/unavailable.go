@@ -49,6 +49,13 @@ const (
 	sqliteCantOpen  = 14 // the file or its directory went away
 )
 
+// isSQLiteBusy reports whether err is SQLite's SQLITE_BUSY (any extended
+// form).
+func isSQLiteBusy(err error) bool {
+	var sqliteErr *sqlite.Error
+	return errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqliteBusy
+}
+
 // IsUnavailable reports whether err says the database cannot serve now,
 // for reasons that pass: SQLite's full, read-only, I/O error, cannot open,
 // busy past its timeout; PostgreSQL's connection failures (class 08),
