@@ -2,7 +2,7 @@ package gateway
 
 // BenchmarkGateway proxies GET /v1/users/{id} in process: the gateway's
 // whole handler (access log, metrics, request ID, timeout, reverse proxy
-// over transport.NewPooledHTTPClient's pool) in front of a loopback backend that
+// through the resilience chain over transport.NewPooledHTTPClient's pool) in front of a loopback backend that
 // answers a user's JSON at once. The backend's cost is in every figure;
 // the difference between variants is the gateway's.
 //
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/sd"
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,11 +32,13 @@ func BenchmarkGateway(b *testing.B) {
 	defer backend.Close()
 	client := transport.NewPooledHTTPClient()
 	defer client.CloseIdleConnections()
-	h, err := New(Config{Users: []string{backend.URL}, Products: []string{backend.URL}, Orders: []string{backend.URL},
+	instances := sd.FixedInstancer{backend.URL}
+	h, err := New(Config{Users: instances, Products: instances, Orders: instances,
 		RequestTimeout: 5 * time.Second}, client.Transport, log.NewLogfmtLogger(io.Discard), prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer h.Close()
 	b.Run("get-user", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
