@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-kit/log"
+
 	"github.com/kitshop/kitshop/internal/servicesecret"
 	"github.com/kitshop/kitshop/transport"
 )
@@ -56,13 +58,15 @@ func (c serviceFlags) cursors() (*transport.Cursors, error) {
 	return transport.NewCursors(*c.serviceSecret), nil
 }
 
-// lifecycle is how the service announces itself and drains (see serveWith).
-func (c serviceFlags) lifecycle() (lifecycle, error) {
-	if *c.drainDelay < 0 {
-		return lifecycle{}, fmt.Errorf("-drain-delay (DRAIN_DELAY) must not be negative, got %v", *c.drainDelay)
-	}
+// lifecycle is how the service announces itself and drains (see
+// serveWith): it registers as service in REGISTRY_URL, when set.
+func (c serviceFlags) lifecycle(service string, logger log.Logger) (lifecycle, error) {
 	if (*c.registryURL == "") != (*c.advertiseURL == "") {
 		return lifecycle{}, fmt.Errorf("-registry-url (REGISTRY_URL) and -advertise-url (ADVERTISE_URL) go together: set both or neither")
 	}
-	return lifecycle{drainDelay: *c.drainDelay}, nil
+	lc := lifecycle{drainDelay: *c.drainDelay}
+	if *c.registryURL != "" {
+		lc.register = registration(service, *c.registryURL, *c.advertiseURL, logger)
+	}
+	return lc, nil
 }

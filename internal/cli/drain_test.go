@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/kit/sd"
+
+	"github.com/kitshop/kitshop/internal/etcdtest"
 	"github.com/kitshop/kitshop/internal/testkit"
+	"github.com/kitshop/kitshop/transport/discovery"
 )
 
 // SIGTERM (the context ending) with DRAIN_DELAY set: /readyz turns 503 at
@@ -78,5 +82,65 @@ func TestServicesRejectBadLifecycleSettings(t *testing.T) {
 		if err == nil || ExitCode(err) == 0 {
 			t.Errorf("usersvc with %v: err = %v, want a start failure", env, err)
 		}
+	}
+}
+
+// With REGISTRY_URL and ADVERTISE_URL, a service is found in etcd while it
+// runs, and SIGTERM takes it out first thing: gone from the registry while
+// it still serves its drain.
+func TestServiceRegistersAndDeregistersFirstOnSIGTERM(t *testing.T) {
+	etcd := etcdtest.New(t)
+	addr := deadAddr(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- RunUserService(ctx, []string{"-http-addr", addr, "-drain-delay", "3s",
+			"-registry-url", "etcd://" + etcd.Endpoint(), "-advertise-url", base,
+			"-database-url", "sqlite:" + filepath.Join(t.TempDir(), "users.db")}, mapEnv(nil), &lockedWriter{})
+	}()
+	found, stop, err := discovery.NewInstancer(context.Background(), "usersvc", "etcd://"+etcd.Endpoint()+"/usersvc", discovery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	events := make(chan sd.Event, 16)
+	found.Register(events)
+	defer found.Deregister(events)
+	instances := func() []string {
+		var last []string
+		for {
+			select {
+			case e := <-events:
+				last = e.Instances
+			default:
+				return last
+			}
+		}
+	}
+	var seen []string
+	testkit.Eventually(t, 10*time.Second, "usersvc registered", func() bool {
+		if got := instances(); got != nil {
+			seen = got
+		}
+		return len(seen) == 1 && seen[0] == base
+	})
+	cancel()
+	stopAsked := time.Now()
+	testkit.Eventually(t, 2*time.Second, "usersvc deregistered", func() bool {
+		if got := instances(); got != nil {
+			seen = got
+		}
+		return len(seen) == 0
+	})
+	if s := testkit.Do(t, "GET", base+"/healthz", "", nil); s.Status != 200 {
+		t.Errorf("deregistered usersvc no longer serving during its drain: %d", s.Status)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("usersvc stopped with %v", err)
+	}
+	if took := time.Since(stopAsked); took < 3*time.Second {
+		t.Errorf("stopped %v after SIGTERM, before its drain delay", took)
 	}
 }

@@ -109,7 +109,10 @@ func (f *Flags) Parse(args []string) error {
 		if g, ok := fl.Value.(flag.Getter); ok {
 			switch v := g.Get().(type) {
 			case time.Duration:
-				if v == 0 && f.zeroOK[fl.Name] {
+				if f.zeroOK[fl.Name] {
+					if v < 0 {
+						err = fmt.Errorf("-%s (%s) must not be negative, got %s", fl.Name, f.envs[fl.Name], v)
+					}
 					return
 				}
 				if v <= 0 {

@@ -45,8 +45,11 @@ func TestRunGatewayRejectsBadSettings(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"REQUEST_TIMEOUT": "soon"}, nil, `REQUEST_TIMEOUT="soon"`},
-		{map[string]string{"USER_SERVICE_URL": "ftp://users"}, nil, "-user-url (USER_SERVICE_URL): instance url"},
-		{nil, []string{"-order-url", "localhost:8083"}, "-order-url (ORDER_SERVICE_URL): instance url"},
+		{map[string]string{"USER_SERVICE_URL": "ftp://users"}, nil, `-user-url (USER_SERVICE_URL): discovery: usersvc URL "ftp://users"`},
+		{nil, []string{"-order-url", "localhost:8083"}, `-order-url (ORDER_SERVICE_URL): discovery: ordersvc URL "localhost:8083"`},
+		{map[string]string{"PRODUCT_SERVICE_URL": "etcd://127.0.0.1:1/productsvc"}, nil, `-product-url (PRODUCT_SERVICE_URL): discovery: productsvc URL "etcd://127.0.0.1:1/productsvc"`},
+		{map[string]string{"DISCOVERY_INTERVAL": "0s"}, nil, "-discovery-interval (DISCOVERY_INTERVAL) must be positive"},
+		{map[string]string{"DRAIN_DELAY": "-1s"}, nil, "-drain-delay (DRAIN_DELAY) must not be negative"},
 		{map[string]string{"LOG_FORMAT": "xml"}, nil, `log format "xml"`},
 	} {
 		err := RunGateway(context.Background(), tc.args, mapEnv(tc.env), io.Discard)
@@ -82,6 +85,16 @@ func TestRunGatewayServesUntilCancelled(t *testing.T) {
 	r := do(t, "GET", "http://"+addr+"/v1/users", "", map[string]string{transport.RequestIDHeader: "one-id"})
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+	// Each backend's instances have their breaker state on /metrics.
+	m := do(t, "GET", "http://"+addr+"/metrics", "", nil)
+	for _, series := range []string{
+		`dependency_breaker_state{dependency="user",instance="` + users.URL + `"} 0`,
+		`dependency_breaker_state{dependency="order",instance="http://localhost:8083"} 0`,
+	} {
+		if !strings.Contains(string(m.body), series+"\n") {
+			t.Errorf("/metrics lacks %s", series)
+		}
 	}
 	cancel()
 	if err := <-errc; err != nil {

@@ -46,16 +46,18 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	lc, err := common.lifecycle()
-	if err != nil {
-		return err
-	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "ordersvc")
 	if err != nil {
 		return err
 	}
+	lc, err := common.lifecycle("ordersvc", logger)
+	if err != nil {
+		return err
+	}
 	reg := obs.NewRegistry()
-	userDep, productDep, err := deps.build(logger, reg)
+	found := newInstancers(*deps.interval, logger, reg)
+	defer found.stop() // after the dependencies' Close, deferred below
+	userDep, productDep, err := deps.build(ctx, found, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -105,6 +107,7 @@ func RunOrderService(ctx context.Context, args []string, getenv func(string) str
 // productsvc.
 type orderDependencyFlags struct {
 	userURL, productURL      *string
+	interval                 *time.Duration
 	callTimeout, openTimeout *time.Duration
 	maxAttempts, consecutive *int
 	minRequests, probes      *int
@@ -113,8 +116,11 @@ type orderDependencyFlags struct {
 
 func dependencyFlags(fl *Flags) orderDependencyFlags {
 	return orderDependencyFlags{
-		userURL:     fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated"),
-		productURL:  fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082", "product service base URL(s), comma-separated"),
+		userURL: fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081",
+			"user service: base URL(s), comma-separated, dns+http://name:port or etcd://host:port/usersvc"),
+		productURL: fl.String("product-url", "PRODUCT_SERVICE_URL", "http://localhost:8082",
+			"product service: base URL(s), comma-separated, dns+http://name:port or etcd://host:port/productsvc"),
+		interval:    discoveryIntervalFlag(fl),
 		callTimeout: fl.Duration("call-timeout", "CALL_TIMEOUT", time.Second, "timeout of one attempt of one downstream call"),
 		maxAttempts: fl.Int("retry-max-attempts", "RETRY_MAX_ATTEMPTS", 3, "attempts per downstream call, the first included"),
 		openTimeout: fl.Duration("breaker-open-timeout", "BREAKER_OPEN_TIMEOUT", 5*time.Second, "how long a circuit breaker stays open before probing"),
@@ -125,9 +131,10 @@ func dependencyFlags(fl *Flags) orderDependencyFlags {
 	}
 }
 
-// build makes the resilient dependencies on usersvc and productsvc; the
-// settings are checked once, by package resilience.
-func (f orderDependencyFlags) build(logger log.Logger, reg *prometheus.Registry) (users, products *resilience.Dependency, err error) {
+// build makes the resilient dependencies on usersvc and productsvc, their
+// instances found by found; the settings are checked once, by package
+// resilience.
+func (f orderDependencyFlags) build(ctx context.Context, found *instancers, logger log.Logger, reg *prometheus.Registry) (users, products *resilience.Dependency, err error) {
 	settings := resilience.Settings{
 		CallTimeout:         *f.callTimeout,
 		MaxAttempts:         *f.maxAttempts,
@@ -143,17 +150,17 @@ func (f orderDependencyFlags) build(logger log.Logger, reg *prometheus.Registry)
 		return nil, nil, fmt.Errorf("-breaker-failure-ratio (BREAKER_FAILURE_RATIO) must be in (0, 1], got %v", *f.ratio)
 	}
 	for _, d := range []struct {
-		name, flag, env, list string
-		into                  **resilience.Dependency
+		name, service, flag, env, list string
+		into                           **resilience.Dependency
 	}{
-		{orderservice.DependencyUser, "user-url", "USER_SERVICE_URL", *f.userURL, &users},
-		{orderservice.DependencyProduct, "product-url", "PRODUCT_SERVICE_URL", *f.productURL, &products},
+		{orderservice.DependencyUser, "usersvc", "user-url", "USER_SERVICE_URL", *f.userURL, &users},
+		{orderservice.DependencyProduct, "productsvc", "product-url", "PRODUCT_SERVICE_URL", *f.productURL, &products},
 	} {
-		instances, err := transport.ParseInstances(d.list)
+		instances, err := found.open(ctx, d.service, d.flag, d.env, d.list)
 		if err != nil {
-			return nil, nil, fmt.Errorf("-%s (%s): %w", d.flag, d.env, err)
+			return nil, nil, err
 		}
-		if *d.into, err = resilience.NewDependency(d.name, instances, settings); err != nil {
+		if *d.into, err = resilience.NewDependencyFromInstancer(d.name, instances, settings); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -28,7 +28,9 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 		"how long a reservation is held before it expires")
 	idemTTL := fl.Duration("idempotency-ttl", "IDEMPOTENCY_TTL", productservice.DefaultIdempotencyTTL,
 		"how long an idempotency record (and an ended reservation) is kept after it settled")
-	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081", "user service base URL(s), comma-separated, whose keys verify access tokens")
+	userURL := fl.String("user-url", "USER_SERVICE_URL", "http://localhost:8081",
+		"user service whose keys verify access tokens: base URL(s), comma-separated, dns+http://name:port or etcd://host:port/usersvc")
+	interval := discoveryIntervalFlag(fl)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -42,15 +44,21 @@ func RunProductService(ctx context.Context, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	lc, err := common.lifecycle()
-	if err != nil {
-		return err
-	}
 	logger, err := obs.NewLogger(stdout, *common.logFormat, "productsvc")
 	if err != nil {
 		return err
 	}
-	verifier, userDep, err := remoteVerifier(*userURL, *common.serviceSecret, logger)
+	lc, err := common.lifecycle("productsvc", logger)
+	if err != nil {
+		return err
+	}
+	found := newInstancers(*interval, logger, nil)
+	defer found.stop()
+	users, err := found.open(ctx, "usersvc", "user-url", "USER_SERVICE_URL", *userURL)
+	if err != nil {
+		return err
+	}
+	verifier, userDep, err := remoteVerifier(users, *common.serviceSecret, logger)
 	if err != nil {
 		return fmt.Errorf("-user-url (USER_SERVICE_URL): %w", err)
 	}

@@ -50,11 +50,11 @@ func RunUserService(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	lc, err := common.lifecycle()
+	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
 	if err != nil {
 		return err
 	}
-	logger, err := obs.NewLogger(stdout, *common.logFormat, "usersvc")
+	lc, err := common.lifecycle("usersvc", logger)
 	if err != nil {
 		return err
 	}
