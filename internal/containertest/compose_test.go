@@ -31,6 +31,9 @@ var settings = map[string]string{
 	"RECOVERY_INTERVAL":       "500ms",
 	"GATEWAY_REQUEST_TIMEOUT": "3s",
 	"LOG_FORMAT":              "logfmt",
+	// Instances appear and vanish in ordersvc's view within a second or
+	// two of Docker's DNS (dns+http://).
+	"DISCOVERY_INTERVAL": "1s",
 	// Free loopback ports, chosen by the engine: the test never collides
 	// with a shop already running on 8080 and 8083.
 	"GATEWAY_BIND":  "127.0.0.1",
@@ -169,23 +172,29 @@ func (s *stack) port(ctx context.Context, service, port string) string {
 	return hostPort
 }
 
-// waitHealthy waits until every container of the project is healthy.
+// waitHealthy waits until the four containers of the project are healthy.
 func (s *stack) waitHealthy(ctx context.Context, within time.Duration) {
+	s.t.Helper()
+	s.waitHealthyN(ctx, 4, within)
+}
+
+// waitHealthyN waits until the project has n containers, all healthy.
+func (s *stack) waitHealthyN(ctx context.Context, n int, within time.Duration) {
 	s.t.Helper()
 	deadline := time.Now().Add(within)
 	var states string
 	for {
 		ids := strings.Fields(s.must(ctx, "ps", "-q"))
-		if len(ids) == 4 {
+		if len(ids) == n {
 			out, err := exec.CommandContext(ctx, "docker", append([]string{"inspect", "--format",
 				"{{.Name}}={{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"}, ids...)...).Output()
 			states = strings.Join(strings.Fields(string(out)), " ")
-			if err == nil && strings.Count(states, "=healthy") == 4 {
+			if err == nil && strings.Count(states, "=healthy") == n {
 				return
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.t.Fatalf("not all four containers healthy within %s: %s", within, states)
+			s.t.Fatalf("not all %d containers healthy within %s: %s", n, within, states)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
