@@ -131,6 +131,8 @@ func parseDNS(raw string) (dnsTarget, error) {
 		return dnsTarget{}, fmt.Errorf("want dns+http://name:port, with no user, path, query or fragment")
 	case u.Hostname() == "":
 		return dnsTarget{}, fmt.Errorf("want dns+http://name:port: no name")
+	case strings.ContainsAny(u.Hostname(), ",/ "):
+		return dnsTarget{}, fmt.Errorf("want dns+http://name:port: one name, not a list")
 	}
 	port, err := parsePort(u.Port())
 	if err != nil {

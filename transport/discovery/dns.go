@@ -108,15 +108,20 @@ func (d *dnsInstancer) loop(ctx context.Context, interval time.Duration, last []
 
 // resolve returns the instance base URLs of every address of the name,
 // sorted, without duplicates. A name that does not exist has no
-// instances, which is not an error: a compose service scaled to zero, a
-// headless Service with no ready pod; but at start it is one, most likely
-// a typo.
+// instances, which is not an error, at start too: a compose service scaled
+// to zero, a Kubernetes headless Service with no ready pod yet (its name
+// exists only once a pod is ready), so that callers start before the
+// service they call, and come up answering 503 rather than crash-looping.
+// At start it is logged, in case it is a typo.
 func (d *dnsInstancer) resolve(ctx context.Context, atStart bool) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	addrs, err := d.resolver.LookupNetIP(ctx, "ip", d.target.host)
 	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && dnsErr.IsNotFound && !atStart {
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		if atStart {
+			_ = d.logger.Log("msg", "name does not resolve: no instances until it does", "dns", d.target.host)
+		}
 		return []string{}, nil
 	}
 	if err != nil {

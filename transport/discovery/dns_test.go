@@ -127,12 +127,13 @@ func TestDNSNoAddressIsNoInstance(t *testing.T) {
 	}
 }
 
-// The first resolution must work: a wrong name stops the binary at start.
+// The first resolution must get an answer: a resolver that fails stops the
+// binary at start.
 func TestDNSStartFailureIsAnError(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	for _, err := range []error{
-		&net.DNSError{Err: "no such host", Name: "usersvc", IsNotFound: true},
 		&net.DNSError{Err: "i/o timeout", Name: "usersvc", IsTimeout: true},
+		&net.DNSError{Err: "server misbehaving", Name: "usersvc", IsTemporary: true},
 	} {
 		r := newResolver()
 		r.answer(err)
@@ -181,5 +182,20 @@ func TestDNSStopReleasesAStuckSend(t *testing.T) {
 	}
 	if v := metricValue(t, reg, "discovery_instances", "user"); v != -1 {
 		t.Fatalf("discovery_instances after stop = %v, want no series", v)
+	}
+}
+
+// A name that does not exist yet at start (a headless Service before its
+// first pod is ready) is no instance, not a failed start: the instances
+// come when the name does.
+func TestDNSNameMissingAtStartIsNoInstanceYet(t *testing.T) {
+	r := newResolver()
+	r.answer(&net.DNSError{Err: "no such host", Name: "usersvc", IsNotFound: true})
+	s := subscribe(t, newDNS(t, "dns+http://usersvc:8081", r, Options{}))
+	s.waitInstances(t, 5*time.Second)
+	r.answer(nil, "10.0.0.7")
+	s.waitInstances(t, 5*time.Second, "http://10.0.0.7:8081")
+	if s.errors() != 0 {
+		t.Fatalf("a missing name made an error event: %v", s.all())
 	}
 }

@@ -27,12 +27,13 @@
 // registers gets the current instances at once, then every change; an
 // event with an error (discovery unreachable) means "keep the instances
 // you have", and the next event after it carries the instances again.
-// NewInstancer fails when the first lookup does, with a one-line error, so
-// that a binary with a wrong setting exits at start.
+// NewInstancer fails when the first lookup does (DNS unreachable, etcd not
+// answering), with a one-line error, so that a binary with a wrong setting
+// exits at start.
 //
 // DNS: the name is resolved every Interval. An answer with no address
-// (NXDOMAIN included, once the name has resolved at start) is an empty set:
-// the service has no instance. A failure (timeout, SERVFAIL) is an error
+// (NXDOMAIN included, at start too, where it is logged) is an empty set:
+// the service has no instance (yet). A failure (timeout, SERVFAIL) is an error
 // event, logged once per outage and counted at every failed resolution.
 //
 // etcd: go-kit's sd/etcdv3 Instancer, on a client of ours (see etcd.go for

@@ -58,6 +58,9 @@ type etcdClient struct {
 	mu   sync.Mutex
 	last []string      // the last entries read, sorted; answered again once closing
 	reg  *registration // nil until Register
+	// failing is whether the last read failed: go-kit's Instancer logs
+	// every failed read, outageLogger only the first of an outage.
+	failing bool
 }
 
 // dialEtcd returns a client of the etcd cluster at endpoints. The client
@@ -138,6 +141,7 @@ func (c *etcdClient) GetEntries(prefix string) ([]string, error) {
 		c.metrics.failed()
 		return nil, fmt.Errorf("read %s from etcd at %s: %w", prefix, c.endpoints, err)
 	}
+	c.failing = false
 	entries := make([]string, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
 		entries[i] = string(kv.Value)

@@ -32,7 +32,7 @@ func newEtcdInstancer(ctx context.Context, endpoints []string, service string, l
 		c.close()
 		return nil, err
 	}
-	in, err := etcdv3.NewInstancer(c, servicePrefix(service), log.With(logger, "etcd", c.endpoints))
+	in, err := etcdv3.NewInstancer(c, servicePrefix(service), outageLogger{next: log.With(logger, "etcd", c.endpoints), c: c})
 	if err != nil {
 		c.close()
 		return nil, err
@@ -48,4 +48,28 @@ func (e *etcdInstancer) Stop() {
 		e.client.close()
 		e.client.metrics.forget()
 	})
+}
+
+// outageLogger is go-kit's Instancer's logger: it passes every line on but
+// the repeats of "failed to retrieve entries" within one outage (until a
+// read succeeds again), so that an outage is one line however many reads
+// fail.
+type outageLogger struct {
+	next log.Logger
+	c    *etcdClient
+}
+
+func (l outageLogger) Log(keyvals ...any) error {
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if keyvals[i] == "msg" && keyvals[i+1] == "failed to retrieve entries" {
+			l.c.mu.Lock()
+			repeat := l.c.failing
+			l.c.failing = true
+			l.c.mu.Unlock()
+			if repeat {
+				return nil
+			}
+		}
+	}
+	return l.next.Log(keyvals...)
 }
