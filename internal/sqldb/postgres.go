@@ -27,6 +27,16 @@ const (
 	// (URL: statement_timeout=30s; 0 turns it off). Requests have their own,
 	// shorter, deadlines; this one catches work that has none.
 	defaultStatementTimeout = "30s"
+	// defaultIdleInTransactionTimeout is how long the server lets a session
+	// sit idle inside a transaction before it ends the session, rolling the
+	// transaction back (URL: idle_in_transaction_session_timeout=...). The
+	// services' transactions never wait on anything but the database, so a
+	// session idle in one belongs to a process that is frozen (SIGSTOP, a
+	// paused container) or cut off: without this, the row locks it holds
+	// would stall every other instance that touches the same rows for as
+	// long as it stays frozen. Shorter than the callers' per-attempt
+	// timeout, so that a blocked attempt still succeeds.
+	defaultIdleInTransactionTimeout = "500ms"
 	// defaultMaxConns is the pool size (URL: pool_max_conns=N).
 	defaultMaxConns = 10
 )
@@ -63,6 +73,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	if _, set := config.ConnConfig.RuntimeParams["statement_timeout"]; !set && !strings.Contains(params.Get("options"), "statement_timeout") {
 		config.ConnConfig.RuntimeParams["statement_timeout"] = defaultStatementTimeout
+	}
+	if _, set := config.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set &&
+		!strings.Contains(params.Get("options"), "idle_in_transaction_session_timeout") {
+		config.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = defaultIdleInTransactionTimeout
 	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, config)

@@ -361,3 +361,44 @@ func TestCreateAndDropPostgresDatabases(t *testing.T) {
 		t.Fatalf("%d of %v still exist after the drop", left, names)
 	}
 }
+
+// A session left idle inside a transaction, as a frozen instance leaves
+// its own, is ended by the server after idle_in_transaction_session_timeout:
+// its row locks go with it, so other instances wait for them no longer than
+// that, and its transaction is rolled back, not half applied.
+func TestPostgresFrozenTransactionReleasesItsLocks(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	frozen, other := open(t, url, fstest.MapFS{}), open(t, url, fstest.MapFS{})
+	if _, err := other.ExecContext(ctx, `CREATE TABLE stock (id INT PRIMARY KEY, n INT NOT NULL); INSERT INTO stock VALUES (1, 10)`); err != nil {
+		t.Fatal(err)
+	}
+	var timeout string
+	if err := frozen.QueryRowContext(ctx, `SHOW idle_in_transaction_session_timeout`).Scan(&timeout); err != nil || timeout != "500ms" {
+		t.Fatalf("default idle_in_transaction_session_timeout %q (%v), want 500ms", timeout, err)
+	}
+	tx, err := frozen.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE stock SET n = n - 1 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	// The "frozen" transaction sends nothing more; another takes the row.
+	began := time.Now()
+	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := other.ExecContext(waitCtx, `UPDATE stock SET n = n - 2 WHERE id = 1`); err != nil {
+		t.Fatalf("update behind the idle transaction: %v", err)
+	}
+	if waited := time.Since(began); waited > 3*time.Second {
+		t.Errorf("waited %s for the idle transaction's lock", waited)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("the idle transaction committed after the server ended its session")
+	}
+	var n int
+	if err := other.QueryRowContext(ctx, `SELECT n FROM stock WHERE id = 1`).Scan(&n); err != nil || n != 8 {
+		t.Fatalf("stock %d (%v), want 8: only the second update applied", n, err)
+	}
+}
