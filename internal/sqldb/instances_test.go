@@ -16,13 +16,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/kitshop/kitshop/internal/testkit"
 )
 
 // counterSchema is one counter that writers increment by reading it and
@@ -167,24 +167,24 @@ func TestSQLiteWritersOfSeveralProcessesWait(t *testing.T) {
 	}
 	url := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
 	const instances = 3
-	children := make([]*writerChild, instances)
+	children := make([]*testkit.Child, instances)
 	for i := range children {
-		children[i] = startWriterChild(t, url)
+		children[i] = testkit.StartChild(t, childEnv, url)
 	}
 	// Every child has opened the database (and so migrated it) before any
 	// writes: then they all start at once.
 	for _, c := range children {
-		c.expect(t, "ready")
+		c.Expect(t, "ready")
 	}
 	for _, c := range children {
-		if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
+		if _, err := io.WriteString(c.Stdin, "go\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, c := range children {
-		c.expect(t, "done")
-		if err := c.wait(); err != nil {
-			t.Errorf("child: %v\n%s", err, c.stderr.String())
+		c.Expect(t, "done")
+		if err := c.Wait(); err != nil {
+			t.Errorf("child: %v\n%s", err, c.Stderr())
 		}
 	}
 	checkCounter(t, open(t, url, counterSchema), instances)
@@ -208,80 +208,4 @@ func runWriterChild(t *testing.T, url string) {
 		t.Fatalf("child: %v", err)
 	}
 	fmt.Println("done")
-}
-
-// writerChild is a running child process and the lines it printed.
-type writerChild struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr strings.Builder
-	waited chan error
-}
-
-func startWriterChild(t *testing.T, url string) *writerChild {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+url)
-	c := &writerChild{cmd: cmd, lines: make(chan string, 16), waited: make(chan error, 1)}
-	cmd.Stderr = &c.stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.stdin = stdin
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(c.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		// Stops the child if the test ended early; a no-op once it exited.
-		_ = cmd.Process.Kill()
-		_ = c.wait()
-	})
-	return c
-}
-
-// expect reads the child's lines until want, within a bound.
-func (c *writerChild) expect(t *testing.T, want string) {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-c.lines:
-			if !ok {
-				t.Fatalf("child exited before saying %q: %v\n%s", want, c.wait(), c.stderr.String())
-			}
-			if line == want {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("child did not say %q within 30s\n%s", want, c.stderr.String())
-		}
-	}
-}
-
-// wait waits for the child to exit (once; later calls return the same).
-func (c *writerChild) wait() error {
-	select {
-	case err := <-c.waited:
-		c.waited <- err
-		return err
-	default:
-	}
-	for range c.lines { // the reader must finish before Wait closes the pipe
-	}
-	err := c.cmd.Wait()
-	c.waited <- err
-	return err
 }

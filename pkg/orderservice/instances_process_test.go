@@ -14,10 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,27 +51,27 @@ func TestRecoveryByProcessesOnOneSQLiteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	children := make([]*instanceProcess, instances)
+	children := make([]*testkit.Child, instances)
 	for i := range children {
-		children[i] = startInstance(t, string(env))
+		children[i] = testkit.StartChild(t, instanceEnv, string(env))
 	}
 	for _, p := range children {
-		p.expect(t, "ready")
+		p.Expect(t, "ready")
 	}
 	for _, p := range children { // all at once
-		if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
+		if _, err := io.WriteString(p.Stdin, "go\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	c.waitSettled()
 	for _, p := range children {
-		if err := p.stdin.Close(); err != nil { // tells it to stop
+		if err := p.Stdin.Close(); err != nil { // tells it to stop
 			t.Fatal(err)
 		}
 	}
 	calls := &settleCalls{orders: map[string]*orderCalls{}}
 	for i, p := range children {
-		for line := p.expect(t, "calls "); line != "end"; line = p.expect(t, "") {
+		for line := p.Expect(t, "calls "); line != "end"; line = p.Expect(t, "") {
 			var id string
 			var n orderCalls
 			var reserved bool
@@ -91,8 +89,8 @@ func TestRecoveryByProcessesOnOneSQLiteFile(t *testing.T) {
 				c.instances[i] = c.instances[i] || reserved
 			})
 		}
-		if err := p.wait(); err != nil {
-			t.Fatalf("instance %d: %v\n%s", i, err, p.stderr.String())
+		if err := p.Wait(); err != nil {
+			t.Fatalf("instance %d: %v\n%s", i, err, p.Stderr())
 		}
 	}
 	checkSettled(t, c, left, calls)
@@ -148,78 +146,4 @@ func runOrderInstance(t *testing.T, env string) {
 	if strings.Contains(logs.String(), "recovery pass failed") || strings.Contains(logs.String(), "locked") {
 		t.Fatalf("a recovery pass failed:\n%s", logs.String())
 	}
-}
-
-// instanceProcess is a running child instance and the lines it printed.
-type instanceProcess struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr testkit.LogSink
-	waited atomic.Pointer[error]
-}
-
-// startInstance runs this test again as a child instance with env; it is
-// killed when the test ends, if it has not exited by then.
-func startInstance(t *testing.T, env string) *instanceProcess {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), instanceEnv+"="+env)
-	p := &instanceProcess{cmd: cmd, lines: make(chan string, 64)}
-	cmd.Stderr = &p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // a no-op once it exited
-		_ = p.wait()
-	})
-	return p
-}
-
-// expect returns the child's next line starting with prefix, reading on
-// for at most 20s.
-func (p *instanceProcess) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case line, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("instance exited before saying %q: %v\n%s", prefix, p.wait(), p.stderr.String())
-			}
-			if strings.HasPrefix(line, prefix) {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("instance did not say %q within 20s\n%s", prefix, p.stderr.String())
-		}
-	}
-}
-
-// wait waits for the child to exit, once; later calls return the same.
-func (p *instanceProcess) wait() error {
-	if err := p.waited.Load(); err != nil {
-		return *err
-	}
-	for range p.lines { // the reader finishes before Wait closes the pipe
-	}
-	err := p.cmd.Wait()
-	p.waited.Store(&err)
-	return err
 }

@@ -8,7 +8,6 @@ package productservice
 // loopback and runs its expiry sweeper, as productsvc does.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,11 +15,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,13 +57,13 @@ func TestInstancesAsProcessesOnOneSQLiteFile(t *testing.T) {
 	a := mustCreateProduct(t, svc, "scarce", 100, initial)
 	b := mustCreateProduct(t, svc, "plenty", 250, 1000)
 
-	instances := make([]*instanceProcess, 3)
+	instances := make([]*testkit.Child, 3)
 	for i := range instances {
-		instances[i] = startInstance(t, url)
+		instances[i] = testkit.StartChild(t, instanceEnv, url)
 	}
 	addrs := make([]string, len(instances))
 	for i, p := range instances {
-		addrs[i] = strings.TrimPrefix(p.expect(t, "ready "), "ready ")
+		addrs[i] = strings.TrimPrefix(p.Expect(t, "ready "), "ready ")
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
@@ -162,19 +159,19 @@ func TestInstancesAsProcessesOnOneSQLiteFile(t *testing.T) {
 	// then stdin closed.
 	tr.CloseIdleConnections()
 	for _, p := range instances {
-		if err := p.stdin.Close(); err != nil {
+		if err := p.Stdin.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	swept := 0
 	for _, p := range instances {
 		var n int
-		if _, err := fmt.Sscanf(p.expect(t, "expired "), "expired %d", &n); err != nil {
+		if _, err := fmt.Sscanf(p.Expect(t, "expired "), "expired %d", &n); err != nil {
 			t.Fatal(err)
 		}
 		swept += n
-		if err := p.wait(); err != nil {
-			t.Fatalf("instance: %v\n%s", err, p.stderr.String())
+		if err := p.Wait(); err != nil {
+			t.Fatalf("instance: %v\n%s", err, p.Stderr())
 		}
 	}
 	counts := statusCounts(t, store)
@@ -260,78 +257,4 @@ func wireCode(body string) kitshop.Code {
 	}
 	_ = json.Unmarshal([]byte(body), &e)
 	return e.Error.Code
-}
-
-// instanceProcess is a running child instance and the lines it printed.
-type instanceProcess struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr testkit.LogSink
-	waited atomic.Pointer[error]
-}
-
-// startInstance runs this test again as a child instance on url; it is
-// killed when the test ends, if it has not exited by then.
-func startInstance(t *testing.T, url string) *instanceProcess {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), instanceEnv+"="+url)
-	p := &instanceProcess{cmd: cmd, lines: make(chan string, 16)}
-	cmd.Stderr = &p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // a no-op once it exited
-		_ = p.wait()
-	})
-	return p
-}
-
-// expect returns the child's first line starting with prefix, reading on
-// for at most 20s.
-func (p *instanceProcess) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case line, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("instance exited before saying %q: %v\n%s", prefix, p.wait(), p.stderr.String())
-			}
-			if strings.HasPrefix(line, prefix) {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("instance did not say %q within 20s\n%s", prefix, p.stderr.String())
-		}
-	}
-}
-
-// wait waits for the child to exit, once; later calls return the same.
-func (p *instanceProcess) wait() error {
-	if err := p.waited.Load(); err != nil {
-		return *err
-	}
-	for range p.lines { // the reader finishes before Wait closes the pipe
-	}
-	err := p.cmd.Wait()
-	p.waited.Store(&err)
-	return err
 }
