@@ -29,6 +29,18 @@ func TestRecoveryAcrossInstances(t *testing.T) {
 			running.Go(func() { o.(orderservice.Recoverer).RunRecovery(loops, 5*time.Millisecond) })
 		}
 		c.waitSettled()
+		// An instance whose last change is visible may not have had the
+		// store's answer yet: stopping the loops now would cut that
+		// answer off (the change stands, uncounted). Wait until every
+		// order's final change is counted before stopping them.
+		testkit.Eventually(t, 10*time.Second, "every order's final change counted", func() bool {
+			for _, o := range left {
+				if n := c.calls.of(o.id); n.confirmed+n.rejected+n.cancelled == 0 {
+					return false
+				}
+			}
+			return true
+		})
 		stop()
 		running.Wait()
 		checkSettled(t, c, left, c.calls)

@@ -176,6 +176,21 @@ func TestExpirySweepersAcrossInstances(t *testing.T) {
 			held, err := stores[0].ListReservations(context.Background(), StatusHeld, "", 1)
 			return err == nil && len(held) == 0
 		})
+		// A sweeper whose last commit is visible may not have had its
+		// answer yet: stopping it now would cut that answer off (the
+		// expiry stands, uncounted). Wait for the counts to catch up; a
+		// reservation expired twice would keep them apart for good.
+		sweptSoFar := func() int {
+			total := 0
+			for _, s := range sweepers {
+				_, n := s.counts()
+				total += n
+			}
+			return total
+		}
+		waitFor(t, 10*time.Second, "the sweepers' counts to reach the expired reservations", func() bool {
+			return sweptSoFar() == statusCounts(t, stores[2])[StatusExpired]
+		})
 		cancel()
 		running.Wait()
 
