@@ -269,6 +269,9 @@ func TestRegisterAgainAfterTheLeaseIsLost(t *testing.T) {
 	}
 	s.waitInstances(t, 5*time.Second)
 	s.waitInstances(t, 10*time.Second, "http://10.0.0.1:8081")
+	// The new key is seen by watchers as it is written, a moment before
+	// the registration logs it.
+	testkit.Eventually(t, 5*time.Second, "the new registration logged", func() bool { return l.count("registered again") >= 1 })
 	if l.count("registration lost") != 1 || l.count("registered again") != 1 {
 		t.Fatalf("want one line for the loss and one for the new registration:\n%s", l.sink.String())
 	}
