@@ -23,16 +23,22 @@ const (
 // composeOverlay is laid over docker-compose.yml for an experiment:
 // usersvc and productsvc published on loopback ports of the runner's
 // choosing (fixed, so that a restarted container keeps its address; ordersvc
-// too, below), and every service gets the runner's settings.
+// too, below), and every service gets the runner's settings. Docker's
+// health checks are off: the runner probes /healthz itself, and each check
+// is a `docker exec` of the service binary whose CPU, four containers every
+// 5s on two cores, showed in the fast refusals' p99 that check 4 judges
+// (11-15ms with them, 3.1-3.7ms without, reset-product on this machine).
 const composeOverlay = `# Written by cmd/chaos -target compose for one experiment.
 version: "2.4"
 services:
   usersvc:
     ports: ["127.0.0.1:%[1]d:8081"]
+    healthcheck: {interval: 24h}
     environment:
 %[2]s
   productsvc:
     ports: ["127.0.0.1:%[3]d:8082"]
+    healthcheck: {interval: 24h}
     environment:
 %[2]s
 `
@@ -43,6 +49,7 @@ services:
 // the containers' network and nothing beyond it.
 const composeOrderOverlay = `  ordersvc:
     ports: ["127.0.0.1:%[4]d:8083"]
+    healthcheck: {interval: 24h}
     environment:
       USER_SERVICE_URL: "http://%[1]s"
       PRODUCT_SERVICE_URL: "http://%[2]s"
