@@ -1,10 +1,9 @@
 package discovery
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kitshop/kitshop/transport"
 )
 
 // Metrics holds the Prometheus vectors every instancer built with them
@@ -38,24 +37,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"service"}),
 	}
 	if reg != nil {
-		m.errors = register(reg, m.errors)
-		m.instances = register(reg, m.instances)
+		m.errors = transport.RegisterOrReuse(reg, "discovery", m.errors)
+		m.instances = transport.RegisterOrReuse(reg, "discovery", m.instances)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(fmt.Errorf("discovery: registering metrics: %w", err))
 }
 
 // serviceMetrics are one service's series, resolved once. The zero value

@@ -1,10 +1,9 @@
 package resilience
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kitshop/kitshop/transport"
 	"github.com/sony/gobreaker"
 )
 
@@ -49,26 +48,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"dependency"}),
 	}
 	if reg != nil {
-		m.breakerState = register(reg, m.breakerState)
-		m.retries = register(reg, m.retries)
-		m.timeouts = register(reg, m.timeouts)
-		m.shortCircuits = register(reg, m.shortCircuits)
+		m.breakerState = transport.RegisterOrReuse(reg, "resilience", m.breakerState)
+		m.retries = transport.RegisterOrReuse(reg, "resilience", m.retries)
+		m.timeouts = transport.RegisterOrReuse(reg, "resilience", m.timeouts)
+		m.shortCircuits = transport.RegisterOrReuse(reg, "resilience", m.shortCircuits)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic(fmt.Errorf("resilience: registering metrics: %w", err))
 }
 
 // dependencyMetrics are one dependency's series, resolved once so that the
